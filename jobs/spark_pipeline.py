@@ -16,10 +16,25 @@ from pyspark.sql import functions as F
 
 from jobs import logreg
 from jobs.kappa import grade_confusion, quadratic_weighted_kappa
-from jobs.labels import read_labels
+from jobs.labels import list_images, read_labels
 from jobs.preprocess import preprocess
 
 MIN_SUBJECTS_FOR_SPLIT = 10
+QUARANTINE = ("image", "reason", "detail")
+QUARANTINE_SCHEMA = "image string, reason string, detail string"
+
+
+def unread_files(listed: dict[str, Path], seen: set[str]) -> list[dict]:
+    """Files the binary reader never delivered (it skips empty ones): quarantine, not lose."""
+    return [
+        {
+            "image": stem,
+            "reason": "empty" if path.stat().st_size == 0 else "unread",
+            "detail": f"{path}: {path.stat().st_size} bytes, not delivered by the file reader",
+        }
+        for stem, path in sorted(listed.items())
+        if stem not in seen
+    ]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -73,10 +88,12 @@ def run(args: argparse.Namespace) -> dict:
             out / f"size={size}",
             "parquet",
         )
-    quarantine = rows.where(F.col("size") == 0).select("image", "reason", "detail")
+    bad = [r.asDict() for r in rows.where(F.col("size") == 0).select(*QUARANTINE).collect()]
+    seen = {r.image for r in rows.select("image").distinct().collect()}
+    bad += unread_files(list_images(Path(args.input)), seen)
+    quarantine = spark.createDataFrame([tuple(b.values()) for b in bad], QUARANTINE_SCHEMA)
     write_atomically(quarantine.coalesce(1), out / "quarantine", "csv", header="true")
-    bad = [r.asDict() for r in quarantine.collect()]
-    n_read = rows.select("image").distinct().count()
+    n_read = len(seen | {b["image"] for b in bad})
     timings["preprocess"] = time.perf_counter() - start
 
     start = time.perf_counter()

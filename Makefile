@@ -1,0 +1,50 @@
+# dr-cluster: `make demo` sets everything up and runs the pipeline on this machine;
+# `make test` runs the test suite (what CI runs).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PLAYBOOK := $(BIN)/ansible-playbook
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: demo test unit integration lint stop venv lock clean
+
+venv: $(STAMP)
+
+# The venv is rebuilt only when the pins change.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --editable .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@start=$$(date +%s); \
+	$(PLAYBOOK) playbooks/site.yml && \
+	echo "make demo: $$(( $$(date +%s) - start )) s (venv set-up excluded)"; \
+	cat .cluster/results/demo/report.txt
+
+test: $(STAMP) lint
+	$(BIN)/pytest
+
+unit: $(STAMP)
+	$(BIN)/pytest -m "not integration"
+
+integration: $(STAMP)
+	$(BIN)/pytest -m integration
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/ansible-lint -q
+
+stop: $(STAMP)
+	$(PLAYBOOK) playbooks/stop_cluster.yml
+
+lock: $(STAMP)
+	(echo "# The whole dependency tree, pinned. Regenerate with: make lock"; \
+	 $(BIN)/python -m pip freeze --exclude-editable | sort -f) > requirements.lock
+
+clean: stop
+	rm -rf .cluster

@@ -1,0 +1,174 @@
+"""The spine end to end: the playbooks start a real standalone cluster in a temp dir, the
+pipeline runs on it through spark-submit, the master's JSON shows it, and stop leaves
+nothing behind."""
+
+import json
+import os
+import re
+import socket
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from jobs.images import preprocess_bytes
+from jobs.submit import master_status
+
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    def __init__(self, repo: Path, root: Path):
+        self.repo, self.root = repo, root
+        master_ui_port = free_port()
+        self.extra = {
+            "cluster_root": str(root),
+            "spark_master_port": free_port(),
+            "spark_master_webui_port": master_ui_port,
+            "spark_worker_webui_port": free_port(),
+            "spark_worker_memory": "3g",
+            "spark_executor_memory": "2g",
+        }
+        self.master_ui = f"http://127.0.0.1:{master_ui_port}"
+
+    def playbook(self, *names: str, **extra) -> str:
+        extra_file = self.root / "extra-vars.json"
+        extra_file.write_text(json.dumps({**self.extra, **extra}))
+        env = dict(os.environ, ANSIBLE_CONFIG=str(self.repo / "ansible.cfg"))
+        proc = subprocess.run(
+            [
+                str(self.repo / ".venv/bin/ansible-playbook"),
+                "-e",
+                f"@{extra_file}",
+                *[f"playbooks/{n}" for n in names],
+            ],
+            cwd=self.repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        return proc.stdout
+
+    def daemon_pids(self) -> list[int]:
+        return [int(p.read_text()) for p in (self.root / "spark/pids").glob("*.pid")]
+
+    def processes_of_this_cluster(self) -> list[int]:
+        mine = []
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                if str(self.root).encode() in (proc / "cmdline").read_bytes():
+                    mine.append(int(proc.name))
+            except OSError:
+                continue
+        return mine
+
+
+def changed_count(recap: str) -> int:
+    return sum(int(n) for n in re.findall(r"changed=(\d+)", recap.split("PLAY RECAP")[-1]))
+
+
+@pytest.fixture(scope="module")
+def bucket(tmp_path_factory, sample_dir) -> Path:
+    """The 4 real images and their labels, plus two bad files the batch must survive."""
+    bucket = tmp_path_factory.mktemp("bucket")
+    for src in sample_dir.iterdir():
+        (bucket / src.name).write_bytes(src.read_bytes())
+    good = (sample_dir / "16_left.jpeg").read_bytes()
+    (bucket / "98_right.jpeg").write_bytes(good[: len(good) // 3])  # truncated
+    (bucket / "99_left.jpeg").write_bytes(b"")  # empty
+    return bucket
+
+
+@pytest.fixture(scope="module")
+def cluster(repo, tmp_path_factory):
+    cluster = Cluster(repo, tmp_path_factory.mktemp("cluster"))
+    try:
+        cluster.playbook("main.yml", "hadoop.yml")
+        yield cluster
+    finally:
+        subprocess.run(
+            [
+                str(repo / ".venv/bin/ansible-playbook"),
+                "-e",
+                f"@{cluster.root}/extra-vars.json",
+                "playbooks/stop_cluster.yml",
+            ],
+            cwd=repo,
+            capture_output=True,
+            timeout=300,
+            env=dict(os.environ, ANSIBLE_CONFIG=str(repo / "ansible.cfg")),
+        )
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(cluster, bucket):
+    out = cluster.playbook("run_jobs.yml", data_url=f"file://{bucket}")
+    results = cluster.root / "results/demo"
+    return out, json.loads((results / "report.json").read_text()), results
+
+
+def test_master_and_worker_are_alive(cluster):
+    status = master_status(cluster.master_ui)
+    assert status["status"] == "ALIVE"
+    alive = [w for w in status["workers"] if w["state"] == "ALIVE"]
+    assert len(alive) >= 1 and alive[0]["cores"] == 2
+    assert len(cluster.daemon_pids()) == 2
+
+
+def test_pipeline_completes_on_the_cluster(cluster, pipeline_run):
+    stdout, report, _ = pipeline_run
+    assert report["master"] == f"spark://127.0.0.1:{cluster.extra['spark_master_port']}"
+    completed = {a["id"]: a["state"] for a in master_status(cluster.master_ui)["completedapps"]}
+    assert completed.get(report["app_id"]) == "FINISHED"
+    assert report["app_state"] == "FINISHED"
+    assert report["images_read"] == 6 and report["images_quarantined"] == 2
+    assert 0.0 <= report["kappa"] <= 1.0 or report["kappa"] < 0
+    assert report["n_train"] == 4
+    assert "images read" in stdout and report["app_id"] in stdout
+
+
+def test_bad_images_are_quarantined_with_reasons(pipeline_run):
+    _, report, results = pipeline_run
+    reasons = {q["image"]: q["reason"] for q in report["quarantine"]}
+    assert reasons == {"98_right": "corrupt", "99_left": "empty"}
+    csv_lines = "".join(p.read_text() for p in (results / "quarantine").glob("*.csv"))
+    assert csv_lines.startswith("image,reason,detail") and "99_left,empty" in csv_lines
+
+
+def test_parquet_holds_the_exact_pixels(pipeline_run, sample_images):
+    _, _, results = pipeline_run
+    for size in (16, 32, 64, 128, 256):
+        table = pq.read_table(results / f"size={size}").to_pydict()
+        assert sorted(table["image"]) == sorted(sample_images)
+        for image, pixels in zip(table["image"], table["pixels"], strict=True):
+            expected = preprocess_bytes(sample_images[image], (16, 32, 64, 128, 256))[0][size]
+            got = np.frombuffer(pixels, dtype=np.uint8).reshape(size, size, 3)
+            assert np.array_equal(got, expected), (image, size)
+
+
+def test_second_configure_changes_nothing(cluster, pipeline_run):
+    recap = cluster.playbook("main.yml", "hadoop.yml")
+    assert changed_count(recap) == 0, recap[-1500:]
+
+
+def test_stop_leaves_nothing_running_and_start_works_again(cluster, pipeline_run):
+    pids = cluster.daemon_pids()
+    assert pids
+    cluster.playbook("stop_cluster.yml")
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists(), f"Spark daemon {pid} still running"
+    assert cluster.processes_of_this_cluster() == []
+    cluster.playbook("hadoop.yml")
+    assert master_status(cluster.master_ui)["status"] == "ALIVE"
