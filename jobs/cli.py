@@ -19,28 +19,54 @@ def sizes_arg(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def cluster_target(args: argparse.Namespace):
+    from jobs.pipeline import ClusterTarget
+
+    return ClusterTarget(args.master, args.master_ui, args.conf_dir)
+
+
 def cmd_pipeline(args: argparse.Namespace) -> int:
     from jobs.pipeline import PipelineConfig, run
+    from jobs.report import format_report
 
     report = run(
         PipelineConfig(
             data_dir=Path(args.data_dir),
             out=Path(args.out),
-            master=args.master,
+            cluster=cluster_target(args),
             source=args.source,
             labels=Path(args.labels) if args.labels else None,
             sizes=args.sizes,
             train_size=args.train_size,
-            master_ui=args.master_ui,
-            conf_dir=args.conf_dir,
             partitions=args.partitions,
             max_iter=args.max_iter,
         )
     )
-    from jobs.report import format_report
-
     print(format_report(report))
     return 0
+
+
+def cmd_preprocess(args: argparse.Namespace) -> int:
+    from jobs.pipeline import check_inputs, preprocess_args, submit_app
+
+    data_dir, out = Path(args.input), Path(args.output)
+    labels = Path(args.labels) if args.labels else None
+    check_inputs(data_dir, labels)
+    app_args = preprocess_args(data_dir, labels, out, args.sizes, args.partitions)
+    report = submit_app("preprocess", app_args + (["--csv"] if args.csv else []), out,
+                        cluster_target(args))  # fmt: skip
+    rate = report["images_per_s"]
+    print(
+        f"preprocessed {report['images']} images into {out} (sizes {report['sizes']}; "
+        f"written now: {report['sizes_written'] or 'none, all complete'}): "
+        f"{report['quarantined']} quarantined {report['quarantine_reasons']}, "
+        f"{report['seconds']:.1f} s in Spark"
+        + (f", {rate:.1f} images/s" if rate else "")
+        + f"; application {report['app_id']}"
+    )
+    if report["quarantined"]:
+        print(f"quarantine table: {out / 'quarantine' / 'quarantine.csv'}")
+    return 1 if report["quarantined"] == report["images"] else 0
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
@@ -48,6 +74,21 @@ def cmd_stage(args: argparse.Namespace) -> int:
 
     result = stage(args.source, Path(args.dest))
     print(f"copied {result.copied} ({result.bytes_copied} bytes), skipped {result.skipped}")
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    import time
+
+    from jobs.synth import generate
+
+    start = time.perf_counter()
+    n = generate(Path(args.out), args.count, args.width, args.height, args.seed, args.workers)
+    secs = time.perf_counter() - start
+    print(
+        f"{n} synthetic images ({args.width}x{args.height}) and trainLabels.csv in {args.out} "
+        f"({secs:.1f} s)"
+    )
     return 0
 
 
@@ -73,9 +114,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_MASTER = os.environ.get("DRC_SPARK_MASTER", "spark://127.0.0.1:7077")
+DEFAULT_MASTER_UI = os.environ.get("DRC_SPARK_MASTER_UI", "http://127.0.0.1:8080")
+
+
+def add_cluster_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--master", default=DEFAULT_MASTER, help="spark://host:port")
+    p.add_argument("--master-ui", default=DEFAULT_MASTER_UI, help="the master's web UI")
+    p.add_argument("--conf-dir", default=os.environ.get("SPARK_CONF_DIR"),
+                   help="Spark configuration directory rendered by the spark role")  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
-    default_master = os.environ.get("DRC_SPARK_MASTER", "spark://127.0.0.1:7077")
-    default_ui = os.environ.get("DRC_SPARK_MASTER_UI", "http://127.0.0.1:8080")
     parser = argparse.ArgumentParser(prog="drc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -84,26 +134,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", required=True, help="the cluster's data directory")
     p.add_argument("--labels", help="labels CSV (default DATA_DIR/trainLabels.csv)")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--master", default=default_master)
-    p.add_argument("--master-ui", default=default_ui)
-    p.add_argument("--conf-dir", default=os.environ.get("SPARK_CONF_DIR"))
+    add_cluster_args(p)
     p.add_argument("--sizes", type=sizes_arg, default=(16, 32, 64, 128, 256))
     p.add_argument("--train-size", type=int, default=32)
-    p.add_argument("--partitions", type=int, default=4)
+    p.add_argument("--partitions", type=int)
     p.add_argument("--max-iter", type=int, default=100)
     p.set_defaults(func=cmd_pipeline)
+
+    p = sub.add_parser("preprocess", help="crop and resize photographs into Parquet per size")
+    p.add_argument("input", help="directory of photographs")
+    p.add_argument("output", help="output directory (OUTPUT/size=N/, quarantine/, _SUCCESS)")
+    p.add_argument("--labels", help="trainLabels.csv (omit for test images: level is null)")
+    add_cluster_args(p)
+    p.add_argument("--sizes", type=sizes_arg, default=(16, 32, 64, 128, 256))
+    p.add_argument("--partitions", type=int)
+    p.add_argument("--csv", action="store_true", help="also write the 2015 flattened text")
+    p.set_defaults(func=cmd_preprocess)
 
     p = sub.add_parser("stage", help="copy a bucket into a data directory, verified")
     p.add_argument("source", help="file:///dir or a path")
     p.add_argument("dest")
     p.set_defaults(func=cmd_stage)
 
+    p = sub.add_parser("synth", help="write synthetic fundus JPEGs and trainLabels.csv")
+    p.add_argument("out")
+    p.add_argument("--count", type=int, required=True)
+    p.add_argument("--width", type=int, default=3888)
+    p.add_argument("--height", type=int, default=2592)
+    p.add_argument("--seed", type=int, default=2015)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.set_defaults(func=cmd_synth)
+
     p = sub.add_parser("report", help="print the results table of a pipeline output")
     p.add_argument("out")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("status", help="summary of the Spark master's state")
-    p.add_argument("--master-ui", default=default_ui)
+    p.add_argument("--master-ui", default=DEFAULT_MASTER_UI)
     p.set_defaults(func=cmd_status)
     return parser
 

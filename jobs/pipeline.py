@@ -1,4 +1,4 @@
-"""The whole pipeline from the controller: stage, check inputs, submit, report."""
+"""The controller's side of the Spark applications: check inputs, stage, submit, report."""
 
 import json
 import time
@@ -14,26 +14,65 @@ from jobs.stage import stage
 
 
 @dataclass
+class ClusterTarget:
+    master: str
+    master_ui: str | None = None
+    conf_dir: str | None = None
+
+
+@dataclass
 class PipelineConfig:
     data_dir: Path
     out: Path
-    master: str
+    cluster: ClusterTarget
     source: str | None = None
     labels: Path | None = None
     sizes: tuple[int, ...] = DEFAULT_SIZES
     train_size: int = 32
-    master_ui: str | None = None
-    conf_dir: str | None = None
-    partitions: int = 4
+    partitions: int | None = None
     max_iter: int = 100
     reg: float = 0.01
 
 
-def check_inputs(data_dir: Path, labels_path: Path) -> int:
+def check_inputs(data_dir: Path, labels_path: Path | None) -> int:
     """Fail early, in one line, on inputs the cluster would only choke on later."""
     images = list_images(data_dir)
-    check_labels_match(read_labels(labels_path), images, labels_path)
+    if labels_path is not None:
+        check_labels_match(read_labels(labels_path), images, labels_path)
     return len(images)
+
+
+def submit_app(app: str, app_args: list[str], out: Path, cluster: ClusterTarget) -> dict:
+    """spark-submit one of spark_pipeline's applications and return its report."""
+    out.mkdir(parents=True, exist_ok=True)
+    report_path = out / f"{app}-report.json"
+    report_path.unlink(missing_ok=True)
+    start = time.perf_counter()
+    submit.spark_submit(
+        Path(spark_pipeline.__file__), [app, *app_args], cluster.master,
+        out / f"{app}-spark-submit.log", cluster.conf_dir,
+        echo=lambda line: line.startswith("preprocess:"),
+    )  # fmt: skip
+    report = json.loads(report_path.read_text())
+    report["submit_s"] = time.perf_counter() - start
+    if cluster.master_ui:
+        status = submit.master_status(cluster.master_ui)
+        report["app_state"] = submit.application_state(status, report["app_id"])
+        report["app_ui"] = f"{cluster.master_ui.rstrip('/')}/app/?appId={report['app_id']}"
+    report_path.write_text(json.dumps(report, indent=2))
+    return report
+
+
+def preprocess_args(
+    data_dir: Path, labels: Path | None, out: Path, sizes, partitions: int | None
+) -> list[str]:
+    args = ["--input", str(data_dir.resolve()), "--out", str(out.resolve())]
+    args += ["--sizes", ",".join(map(str, sizes))]
+    if labels is not None:
+        args += ["--labels", str(labels.resolve())]
+    if partitions:
+        args += ["--partitions", str(partitions)]
+    return args
 
 
 def run(cfg: PipelineConfig) -> dict:
@@ -43,53 +82,20 @@ def run(cfg: PipelineConfig) -> dict:
     start = time.perf_counter()
     if cfg.source:
         staged = stage(cfg.source, cfg.data_dir)
-        print(
-            f"staged {cfg.source} -> {cfg.data_dir}: {staged.copied} copied, "
-            f"{staged.skipped} already there",
-            flush=True,
-        )
+        print(f"staged {cfg.source} -> {cfg.data_dir}: {staged.copied} copied, "
+              f"{staged.skipped} already there", flush=True)  # fmt: skip
     stages["stage"] = time.perf_counter() - start
     labels = cfg.labels or cfg.data_dir / "trainLabels.csv"
     n_images = check_inputs(cfg.data_dir, labels)
-    print(f"{n_images} images in {cfg.data_dir}; submitting to {cfg.master}", flush=True)
+    print(f"{n_images} images in {cfg.data_dir}; submitting to {cfg.cluster.master}", flush=True)
 
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    (cfg.out / "report.json").unlink(missing_ok=True)
-    args = [
-        "--input",
-        str(cfg.data_dir.resolve()),
-        "--labels",
-        str(labels.resolve()),
-        "--out",
-        str(cfg.out.resolve()),
-        "--sizes",
-        ",".join(map(str, cfg.sizes)),
-        "--train-size",
-        str(cfg.train_size),
-        "--partitions",
-        str(cfg.partitions),
-        "--max-iter",
-        str(cfg.max_iter),
-        "--reg",
-        str(cfg.reg),
-    ]
-    start = time.perf_counter()
-    submit.spark_submit(
-        Path(spark_pipeline.__file__), args, cfg.master, cfg.out / "spark-submit.log", cfg.conf_dir
-    )
-    submit_wall = time.perf_counter() - start
-
-    report = json.loads((cfg.out / "report.json").read_text())
-    inner = report.pop("timings_s")
-    stages.update(inner)
-    stages["spark-submit total (JVM start incl.)"] = submit_wall
+    args = preprocess_args(cfg.data_dir, labels, cfg.out, cfg.sizes, cfg.partitions)
+    args += ["--train-size", str(cfg.train_size), "--max-iter", str(cfg.max_iter)]
+    args += ["--reg", str(cfg.reg)]
+    report = submit_app("pipeline", args, cfg.out, cfg.cluster)
+    stages.update(report.pop("timings_s"))
+    stages["spark-submit total (JVM start incl.)"] = report["submit_s"]
     report["stages_s"] = stages
-    if cfg.master_ui:
-        report["app_state"] = submit.application_state(
-            submit.master_status(cfg.master_ui), report["app_id"]
-        )
-        report["app_ui"] = f"{cfg.master_ui.rstrip('/')}/app/?appId={report['app_id']}"
     (cfg.out / "report.json").write_text(json.dumps(report, indent=2))
-    table = format_report(report)
-    (cfg.out / "report.txt").write_text(table + "\n")
+    (cfg.out / "report.txt").write_text(format_report(report) + "\n")
     return report

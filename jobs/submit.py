@@ -6,6 +6,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from jobs.errors import DrcError
@@ -21,31 +22,41 @@ def spark_home() -> Path:
 
 
 def spark_submit(
-    app: Path, app_args: list[str], master: str, log_path: Path, conf_dir: str | None = None
+    app: Path,
+    app_args: list[str],
+    master: str,
+    log_path: Path,
+    conf_dir: str | None = None,
+    echo: Callable[[str], bool] = lambda line: False,
 ) -> None:
-    """Run one application on the cluster; its log goes to a file, a failure to one line."""
+    """Run one application on the cluster. Its log goes to a file, the lines `echo` accepts
+    also to the console (progress), and a failure becomes one line."""
     cmd = [
         str(spark_home() / "bin" / "spark-submit"),
-        "--master",
-        master,
-        "--conf",
-        f"spark.pyspark.python={sys.executable}",
-        "--conf",
-        f"spark.pyspark.driver.python={sys.executable}",
-        str(app),
-        *app_args,
-    ]
+        "--master", master,
+        "--conf", f"spark.pyspark.python={sys.executable}",
+        "--conf", f"spark.pyspark.driver.python={sys.executable}",
+        str(app), *app_args,
+    ]  # fmt: skip
     env = dict(os.environ)
     if conf_dir:
         env["SPARK_CONF_DIR"] = conf_dir
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("w") as log:
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
+    with (
+        log_path.open("w") as log,
+        subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True
+        ) as proc,
+    ):
+        for line in proc.stdout:
+            log.write(line)
+            if echo(line):
+                print(line.rstrip(), flush=True)
     if proc.returncode != 0:
         raise DrcError(
             log_path,
             f"spark-submit to {master} failed (exit {proc.returncode}); "
-            f"last line: {_last_error_line(log_path)}",
+            f"last error: {_last_error_line(log_path)}",
         )
 
 

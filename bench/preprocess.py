@@ -1,0 +1,98 @@
+"""Benchmark: preprocessing throughput through the Spark job vs the decode-only bound.
+
+    .venv/bin/python bench/preprocess.py [--count 2000] [--master spark://127.0.0.1:7077]
+
+Needs the cluster of `make demo` (or any master given with --master). Generates the
+synthetic set once (cached under .cluster/bench/), then in the same run measures:
+  1. decode-only bound: reduced-scale decode of the same files, one process per core;
+  2. the pure per-image work (decode, disc, crop, all sizes), one process per core;
+  3. `drc preprocess` on the cluster (fresh output), images/s from the job's own timer;
+and the same for the real Kaggle samples. Writes bench/results/preprocess.json.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO.parent / "shared" / "data" / "kaggle-sample"
+SIZES = (16, 32, 64, 128, 256)
+
+
+def _decode(path: str) -> None:
+    from jobs.images import decode_reduced
+
+    decode_reduced(Path(path).read_bytes(), max(SIZES))
+
+
+def _full(path: str) -> None:
+    from jobs.images import preprocess_bytes
+
+    preprocess_bytes(Path(path).read_bytes(), SIZES)
+
+
+def rate(fn, paths: list[str], workers: int, repeat: int = 1) -> float:
+    """Images/s over `paths` (repeated for tiny sets), all cores, no Spark."""
+    work = paths * repeat
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(fn, work[: workers * 2]))  # start the workers, warm their imports
+        start = time.perf_counter()
+        list(pool.map(fn, work, chunksize=max(1, len(work) // (workers * 8))))
+        return len(work) / (time.perf_counter() - start)
+
+
+def spark_rate(data: Path, out: Path, args) -> dict:
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [str(REPO / ".venv/bin/drc"), "preprocess", str(data), str(out), "--labels",
+           str(data / "trainLabels.csv"), "--master", args.master, "--master-ui", args.master_ui,
+           "--conf-dir", args.conf_dir]  # fmt: skip
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    report = json.loads((out / "preprocess-report.json").read_text())
+    return {"images_per_s": report["images_per_s"], "job_s": report["seconds"], "wall_s": wall}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--count", type=int, default=2000)
+    p.add_argument("--master", default="spark://127.0.0.1:7077")
+    p.add_argument("--master-ui", default="http://127.0.0.1:8080")
+    p.add_argument("--conf-dir", default=str(REPO / ".cluster/spark/conf"))
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = p.parse_args()
+
+    synth = REPO / ".cluster" / "bench" / f"synth{args.count}"
+    subprocess.run([str(REPO / ".venv/bin/drc"), "synth", str(synth), "--count", str(args.count)],
+                   check=True)  # fmt: skip
+    results = {"machine": f"{platform.processor() or platform.machine()}, {args.workers} cores"}
+    for name, data, repeat in (("synthetic", synth, 1), ("kaggle_sample", SAMPLES, 50)):
+        paths = sorted(str(f) for f in data.glob("*.jpeg"))
+        mb = sum(Path(f).stat().st_size for f in paths) / len(paths) / 1e6
+        entry = {
+            "images": len(paths),
+            "mean_file_mb": round(mb, 2),
+            "decode_only_bound_images_per_s": rate(_decode, paths, args.workers, repeat),
+            "python_all_steps_images_per_s": rate(_full, paths, args.workers, repeat),
+            "spark": spark_rate(data, REPO / ".cluster" / "bench" / f"out-{name}", args),
+        }
+        entry["spark_over_bound"] = (
+            entry["spark"]["images_per_s"] / entry["decode_only_bound_images_per_s"]
+        )
+        results[name] = entry
+        print(json.dumps({name: entry}, indent=2), flush=True)
+    out = REPO / "bench" / "results" / "preprocess.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

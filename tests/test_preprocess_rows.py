@@ -1,0 +1,41 @@
+"""The body of one preprocessing task, without Spark: files written, quarantine returned."""
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from jobs.images import preprocess_bytes
+from jobs.preprocess import PIXELS_SCHEMA, preprocess_partition, process_paths
+
+
+def test_identity_pixels_and_quarantine(tmp_path, sample_dir):
+    empty = tmp_path / "99_right.jpeg"
+    empty.write_bytes(b"")
+    paths = [str(sample_dir / "16_left.jpeg"), str(empty), str(tmp_path / "98_left.jpeg")]
+    out = list(process_paths(paths, (16, 32), {"16_left": 4}))
+    ident, pixels = out[0]
+    assert ident == {"image": "16_left", "subject": 16, "eye": "left", "level": 4,
+                     "format": "JPEG"}  # fmt: skip
+    assert sorted(pixels) == [16, 32] and len(pixels[32]) == 32 * 32 * 3
+    assert [(i["image"], i["reason"], p) for i, p in out[1:]] == [
+        ("99_right", "empty", None),
+        ("98_left", "unreadable", None),
+    ]
+
+
+def test_task_writes_one_file_per_size_and_yields_quarantine(tmp_path, sample_dir):
+    paths = sorted(str(p) for p in sample_dir.glob("*.jpeg")) + [str(tmp_path / "7_left.jpeg")]
+    bad = list(preprocess_partition(3, paths, str(tmp_path / "out"), (16, 64), {"13_left": 0}))
+    assert [b["image"] for b in bad] == ["7_left"]
+    for size in (16, 64):
+        files = list((tmp_path / "out" / f"size={size}").iterdir())
+        assert [f.name for f in files] == ["part-00003.parquet"]  # no .partial left
+        table = pq.read_table(files[0])
+        assert table.schema.equals(PIXELS_SCHEMA)
+        rows = table.to_pylist()
+        assert sorted(r["image"] for r in rows) == ["10_left", "13_left", "15_right", "16_left"]
+        levels = {r["image"]: r["level"] for r in rows}
+        assert levels["13_left"] == 0 and levels["16_left"] is None
+        first = next(r for r in rows if r["image"] == "15_right")
+        expected = preprocess_bytes((sample_dir / "15_right.jpeg").read_bytes(), (16, 64))[0]
+        got = np.frombuffer(first["pixels"], dtype=np.uint8).reshape(size, size, 3)
+        assert np.array_equal(got, expected[size])
