@@ -7,7 +7,8 @@ synthetic set once (cached under .cluster/bench/), then in the same run measures
   1. decode-only bound: reduced-scale decode of the same files, one process per core;
   2. the pure per-image work (decode, disc, crop, all sizes), one process per core;
   3. `drc preprocess` on the cluster (fresh output), images/s from the job's own timer;
-and the same for the real Kaggle samples. Writes bench/results/preprocess.json.
+and the same for the 4 real Kaggle samples hard-linked under as many names.
+Writes bench/results/preprocess.json.
 """
 
 import argparse
@@ -48,6 +49,21 @@ def rate(fn, paths: list[str], workers: int, repeat: int = 1) -> float:
         return len(work) / (time.perf_counter() - start)
 
 
+def replicate_samples(count: int) -> Path:
+    """The real Kaggle photographs, hard-linked under `count` distinct Kaggle names."""
+    out = REPO / ".cluster" / "bench" / f"kaggle-x{count}"
+    if not out.is_dir():
+        out.mkdir(parents=True)
+        sources = sorted(SAMPLES.glob("*.jpeg"))
+        rows = ["image,level"]
+        for i in range(count):
+            name = f"{100000 + i // 2}_{'left' if i % 2 == 0 else 'right'}"
+            os.link(sources[i % len(sources)], out / f"{name}.jpeg")
+            rows.append(f"{name},{i % 5}")
+        (out / "trainLabels.csv").write_text("\n".join(rows) + "\n")
+    return out
+
+
 def spark_rate(data: Path, out: Path, args) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [str(REPO / ".venv/bin/drc"), "preprocess", str(data), str(out), "--labels",
@@ -73,7 +89,8 @@ def main() -> None:
     subprocess.run([str(REPO / ".venv/bin/drc"), "synth", str(synth), "--count", str(args.count)],
                    check=True)  # fmt: skip
     results = {"machine": f"{platform.processor() or platform.machine()}, {args.workers} cores"}
-    for name, data, repeat in (("synthetic", synth, 1), ("kaggle_sample", SAMPLES, 50)):
+    real = replicate_samples(args.count)
+    for name, data, repeat in (("synthetic", synth, 1), ("kaggle_sample_x", real, 1)):
         paths = sorted(str(f) for f in data.glob("*.jpeg"))
         mb = sum(Path(f).stat().st_size for f in paths) / len(paths) / 1e6
         entry = {
