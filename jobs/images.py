@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import simplejpeg
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFilter, UnidentifiedImageError
 
 DEFAULT_SIZES = (16, 32, 64, 128, 256)
 MIN_SIDE = 64  # smaller images cannot hold a gradable fundus
@@ -176,3 +176,35 @@ def preprocess_bytes(data: bytes, sizes: tuple[int, ...]) -> tuple[dict[int, np.
     rgb, fmt = decode_reduced(data, max(sizes))
     square = crop_square(rgb, find_disc(rgb))
     return resize_all(square, sizes), fmt
+
+
+# --- options for training code: normalisation and augmentation (pure, uint8 in) ---
+
+
+def standardize(pixels: np.ndarray) -> np.ndarray:
+    """Per-channel zero mean, unit variance over one image (the 2015 normalisation)."""
+    x = pixels.astype(np.float32)
+    mean = x.reshape(-1, x.shape[-1]).mean(axis=0)
+    std = x.reshape(-1, x.shape[-1]).std(axis=0)
+    return (x - mean) / np.where(std > 0, std, 1.0)
+
+
+def graham(square: np.ndarray, scale: float = 30.0) -> np.ndarray:
+    """Ben Graham's local-average colour normalisation (Kaggle DR 2015 winner):
+    4 * (image - its Gaussian blur at side/`scale`) + 128, outside the disc set to 128."""
+    side = square.shape[0]
+    blurred = Image.fromarray(square).filter(ImageFilter.GaussianBlur(side / scale))
+    out = 4.0 * (square.astype(np.float32) - np.asarray(blurred, dtype=np.float32)) + 128.0
+    yy, xx = np.mgrid[:side, :side]
+    inside = (xx - (side - 1) / 2) ** 2 + (yy - (side - 1) / 2) ** 2 <= (0.95 * side / 2) ** 2
+    out[~inside] = 128.0
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def dihedral(pixels: np.ndarray, k: int) -> np.ndarray:
+    """The k-th of the 8 symmetries of the square (k in 0..7): k % 4 quarter turns, then a
+    mirror when k >= 4. A fundus has no preferred orientation, so all 8 are valid samples."""
+    if not 0 <= k < 8:
+        raise ValueError(f"dihedral index must be 0..7, got {k}")
+    out = np.rot90(pixels, k % 4, axes=(0, 1))
+    return out[:, ::-1] if k >= 4 else out
