@@ -92,6 +92,87 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_synth_features(args: argparse.Namespace) -> int:
+    import time
+
+    from jobs.synth_features import generate
+
+    start = time.perf_counter()
+    summary = generate(Path(args.out), args.count, args.sizes, args.seed)
+    print(f"{args.count} synthetic images at sizes {list(args.sizes)} in {args.out} "
+          f"({time.perf_counter() - start:.1f} s); grades {summary['levels']}")  # fmt: skip
+    return 0
+
+
+def check_train_args(args: argparse.Namespace) -> None:
+    source = Path(args.data) / f"size={args.size}"
+    if not source.is_dir() or not any(source.glob("*.parquet")):
+        raise DrcError(source, "no Parquet for this size: run `drc preprocess` with it first")
+    if not 0 < args.validation < 1:
+        raise DrcError("--validation", f"{args.validation} is not a fraction in (0, 1)")
+    if args.reg < 0:
+        raise DrcError("--reg", f"{args.reg} is negative")
+    if args.max_iter < 1:
+        raise DrcError("--max-iter", f"{args.max_iter} must be at least 1")
+    if args.elastic_net and args.solver == "blocks":
+        raise DrcError("--elastic-net", "the blocks solver is L2 only; use --solver ml for L1")
+
+
+def cmd_train_lr(args: argparse.Namespace) -> int:
+    from jobs.pipeline import submit_app
+
+    check_train_args(args)
+    out = Path(args.out or Path(args.data) / f"lr-{args.solver}-{args.size}")
+    app_args = ["--input", str(Path(args.data).resolve()), "--out", str(out.resolve()),
+                "--size", str(args.size), "--solver", args.solver, "--reg", str(args.reg),
+                "--max-iter", str(args.max_iter), "--validation", str(args.validation),
+                "--seed", str(args.seed),
+                "--standardize" if args.standardize else "--no-standardize"]  # fmt: skip
+    app_args += ["--class-weights"] * args.class_weights + ["--compare-numpy"] * args.compare_numpy
+    r = submit_app("train-lr", app_args, out, cluster_target(args))
+    t = r["timings_s"]
+    print(
+        f"train-lr {args.solver} size {args.size}: kappa {r['kappa']:.3f} on {r['n_scored']} "
+        f"validation images; {r['iterations']} iterations; load-to-kappa "
+        f"{r['load_to_kappa_s']:.1f} s ({', '.join(f'{k} {v:.1f}' for k, v in t.items())})"
+    )
+    print(
+        "recall per grade: "
+        + ", ".join(f"{g}: {v:.2f}" if v is not None else f"{g}: -" for g, v in r["recall"].items())
+    )
+    if "numpy_baseline" in r:
+        nb = r["numpy_baseline"]
+        print(
+            f"numpy baseline (same model, no Spark): {nb['seconds']:.1f} s, kappa "
+            f"{nb['kappa']:.3f}; Spark/numpy time ratio {nb['spark_over_numpy']:.2f}"
+        )
+    print(f"report: {out / 'train-lr-report.json'}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from jobs.predict import write_submission
+
+    n = write_submission(Path(args.model), Path(args.data), Path(args.out))
+    print(f"{n} predictions written to {args.out}")
+    return 0
+
+
+def cmd_sizing(args: argparse.Namespace) -> int:
+    from jobs.sizing import seed_rule_executors, size_cluster
+
+    try:
+        sizing = size_cluster(args.nodes, args.cores, args.ram_gb, args.data_gb, args.manager)
+    except ValueError as exc:
+        raise DrcError("drc sizing", str(exc)) from None
+    print(sizing.flags())
+    for reason in sizing.reasons:
+        print(f"  - {reason}")
+    print(f"  (the 2015 rule floor(N*M/(N-1))-1 gives "
+          f"{seed_rule_executors(args.nodes, args.cores)} executors)")  # fmt: skip
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from jobs.report import format_report
 
@@ -164,6 +245,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2015)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("synth-features", help="write preprocess-layout Parquet directly")
+    p.add_argument("out")
+    p.add_argument("--count", type=int, default=35126)
+    p.add_argument("--size", dest="sizes", type=sizes_arg, default=(128,))
+    p.add_argument("--seed", type=int, default=2015)
+    p.set_defaults(func=cmd_synth_features)
+
+    p = sub.add_parser("train-lr", help="multinomial logistic regression on the cluster")
+    p.add_argument("data", help="preprocess output (DATA/size=N/)")
+    p.add_argument("--size", type=int, default=128)
+    p.add_argument("--out", help="default DATA/lr-SOLVER-SIZE")
+    add_cluster_args(p)
+    p.add_argument("--solver", choices=["blocks", "ml"], default="blocks",
+                   help="blocks: uint8 blocks + L-BFGS (fast); ml: pyspark.ml")  # fmt: skip
+    p.add_argument("--reg", type=float, default=0.01)
+    p.add_argument("--elastic-net", type=float, default=0.0)
+    p.add_argument("--max-iter", type=int, default=100)
+    p.add_argument("--validation", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--class-weights", action="store_true", help="balance the grades")
+    p.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument(
+        "--compare-numpy",
+        action="store_true",
+        help="also fit the same model without Spark and report the time ratio",
+    )
+    p.set_defaults(func=cmd_train_lr)
+
+    p = sub.add_parser("predict", help="Kaggle submission CSV (image,level) from a model")
+    p.add_argument("model", help="model.npz written by train-lr")
+    p.add_argument("data", help="preprocess output of the images to grade")
+    p.add_argument("--out", default="submission.csv")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("sizing", help="spark-submit flags for a cluster shape, and why")
+    p.add_argument("--nodes", type=int, required=True)
+    p.add_argument("--cores", type=int, required=True, help="cores per node")
+    p.add_argument("--ram-gb", type=float, required=True, help="RAM per node")
+    p.add_argument("--data-gb", type=float, default=0.0, help="data to cache")
+    p.add_argument("--manager", choices=["standalone", "yarn"], default="standalone")
+    p.set_defaults(func=cmd_sizing)
 
     p = sub.add_parser("report", help="print the results table of a pipeline output")
     p.add_argument("out")

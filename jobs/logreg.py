@@ -21,8 +21,17 @@ def with_features(df: DataFrame) -> DataFrame:
     )
 
 
-def train(df: DataFrame, reg: float, max_iter: int) -> LogisticRegressionModel:
+def train(
+    df: DataFrame,
+    reg: float,
+    max_iter: int,
+    standardize: bool = True,
+    weight_col: str | None = None,
+) -> LogisticRegressionModel:
     lr = LogisticRegression(
-        family="multinomial", regParam=reg, elasticNetParam=0.0, maxIter=max_iter
-    )
+        family="multinomial", regParam=reg, elasticNetParam=0.0, maxIter=max_iter,
+        standardization=standardize,
+    )  # fmt: skip
+    if weight_col:
+        lr.setWeightCol(weight_col)
     return lr.fit(df)

@@ -21,11 +21,16 @@ MIN_SUBJECTS_FOR_SPLIT = 10
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="spark_pipeline")
-    p.add_argument("app", choices=["preprocess", "pipeline"])
+    p.add_argument("app", choices=sorted(APPS))
     p.add_argument("--input", required=True)
     p.add_argument("--labels")
     p.add_argument("--out", required=True)
-    p.add_argument("--sizes", required=True, help="comma-separated output sides")
+    p.add_argument("--sizes", default="16,32,64,128,256", help="comma-separated output sides")
+    p.add_argument("--size", type=int, default=128, help="train-lr: which size to train on")
+    p.add_argument("--solver", choices=["blocks", "ml"], default="blocks")
+    p.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--class-weights", action="store_true")
+    p.add_argument("--compare-numpy", action="store_true")
     p.add_argument("--partitions", type=int)
     p.add_argument("--csv", action="store_true")
     p.add_argument("--train-size", type=int)
@@ -98,7 +103,13 @@ def run_pipeline(spark: SparkSession, args: argparse.Namespace) -> dict:
     }
 
 
-APPS = {"preprocess": run_preprocess, "pipeline": run_pipeline}
+def run_train_lr(spark: SparkSession, args: argparse.Namespace) -> dict:
+    from jobs import train_lr
+
+    return train_lr.run(spark, args)
+
+
+APPS = {"preprocess": run_preprocess, "pipeline": run_pipeline, "train-lr": run_train_lr}
 
 
 def main(argv: list[str]) -> None:

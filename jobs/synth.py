@@ -42,7 +42,8 @@ def plan(count: int, seed: int) -> list[SynthImage]:
         for eye in ("left", "right"):
             if len(images) == count:
                 break
-            level = base if rng.random() < 0.8 else int(np.clip(base + rng.choice([-1, 1]), 0, 4))
+            # the other eye mostly shares the grade; redrawing (not +-1) keeps the balance
+            level = base if rng.random() < 0.85 else int(rng.choice(5, p=GRADE_SHARE))
             images.append(
                 SynthImage(f"{subject}_{eye}", subject, eye, level, int(rng.integers(2**31)))
             )
