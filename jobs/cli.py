@@ -22,7 +22,7 @@ def sizes_arg(text: str) -> tuple[int, ...]:
 def cluster_target(args: argparse.Namespace):
     from jobs.pipeline import ClusterTarget
 
-    return ClusterTarget(args.master, args.master_ui, args.conf_dir)
+    return ClusterTarget(args.master, args.master_ui, args.conf_dir, tuple(args.spark_conf))
 
 
 def cmd_pipeline(args: argparse.Namespace) -> int:
@@ -114,8 +114,8 @@ def check_train_args(args: argparse.Namespace) -> None:
         raise DrcError("--reg", f"{args.reg} is negative")
     if args.max_iter < 1:
         raise DrcError("--max-iter", f"{args.max_iter} must be at least 1")
-    if args.elastic_net and args.solver == "blocks":
-        raise DrcError("--elastic-net", "the blocks solver is L2 only; use --solver ml for L1")
+    if args.elastic_net and args.solver != "ml":
+        raise DrcError("--elastic-net", f"--solver {args.solver} is L2 only; use --solver ml")
 
 
 def cmd_train_lr(args: argparse.Namespace) -> int:
@@ -126,20 +126,30 @@ def cmd_train_lr(args: argparse.Namespace) -> int:
     app_args = ["--input", str(Path(args.data).resolve()), "--out", str(out.resolve()),
                 "--size", str(args.size), "--solver", args.solver, "--reg", str(args.reg),
                 "--max-iter", str(args.max_iter), "--validation", str(args.validation),
-                "--seed", str(args.seed),
+                "--seed", str(args.seed), "--elastic-net", str(args.elastic_net),
                 "--standardize" if args.standardize else "--no-standardize"]  # fmt: skip
     app_args += ["--class-weights"] * args.class_weights + ["--compare-numpy"] * args.compare_numpy
-    r = submit_app("train-lr", app_args, out, cluster_target(args))
+    jar = None
+    if args.solver == "scala":
+        from jobs.scala_build import build_jar
+
+        jar = build_jar(Path(args.data) / "_build")
+        app_args = [str(Path(args.data).resolve()), str(args.size), "--reg", str(args.reg),
+                    "--max-iter", str(args.max_iter), "--validation", str(args.validation),
+                    "--seed", str(args.seed)]  # fmt: skip
+    r = submit_app("train-lr", app_args, out, cluster_target(args), jar=jar)
     t = r["timings_s"]
     print(
         f"train-lr {args.solver} size {args.size}: kappa {r['kappa']:.3f} on {r['n_scored']} "
         f"validation images; {r['iterations']} iterations; load-to-kappa "
         f"{r['load_to_kappa_s']:.1f} s ({', '.join(f'{k} {v:.1f}' for k, v in t.items())})"
     )
-    print(
-        "recall per grade: "
-        + ", ".join(f"{g}: {v:.2f}" if v is not None else f"{g}: -" for g, v in r["recall"].items())
-    )
+    if "recall" in r:  # the Scala job reports kappa only
+        recall = r["recall"].items()
+        print(
+            "recall per grade: "
+            + ", ".join(f"{g}: {v:.2f}" if v is not None else f"{g}: -" for g, v in recall)
+        )
     if "numpy_baseline" in r:
         nb = r["numpy_baseline"]
         print(
@@ -173,6 +183,49 @@ def cmd_sizing(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_grid(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from jobs import grid
+    from jobs.pipeline import submit_app
+
+    check_train_args(args)
+    data = Path(args.data)
+    source = data / f"size={args.size}"
+    data_gb = sum(p.stat().st_size for p in source.glob("*.parquet")) / 1e9
+    rows = []
+    for point in grid.grid_points(args.total_cores, args.executor_cores, args.executor_memory):
+        out = Path(args.out) / f"c{point.executor_cores}-m{point.executor_memory_gb}"
+        target = dataclasses.replace(cluster_target(args), spark_conf=grid.spark_conf(point))
+        app_args = [
+            "--input",
+            str(data.resolve()),
+            "--out",
+            str(out.resolve()),
+            "--size",
+            str(args.size),
+            "--solver",
+            args.solver,
+            "--max-iter",
+            str(args.max_iter),
+        ]
+        try:
+            report = submit_app("train-lr", app_args, out, target)
+            minutes = report["load_to_kappa_s"] / 60
+        except DrcError:
+            log = (out / "train-lr-spark-submit.log").read_text(errors="replace")
+            if not grid.is_oom(log):
+                raise
+            minutes = None
+        rows.append(grid.row(args.size, data_gb, args.nodes, args.total_cores, args.ram_gb,
+                             point, minutes))  # fmt: skip
+        print(", ".join(f"{k}: {v}" for k, v in rows[-1].items()), flush=True)
+    grid.write_csv(rows, Path(args.out) / "grid.csv")
+    grid.plot(rows, grid.read_seed(Path(args.seed_csv)), Path(args.out) / "grid.png")
+    print(f"written {Path(args.out) / 'grid.csv'} and grid.png")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from jobs.report import format_report
 
@@ -202,8 +255,13 @@ DEFAULT_MASTER_UI = os.environ.get("DRC_SPARK_MASTER_UI", "http://127.0.0.1:8080
 def add_cluster_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--master", default=DEFAULT_MASTER, help="spark://host:port")
     p.add_argument("--master-ui", default=DEFAULT_MASTER_UI, help="the master's web UI")
-    p.add_argument("--conf-dir", default=os.environ.get("SPARK_CONF_DIR"),
-                   help="Spark configuration directory rendered by the spark role")  # fmt: skip
+    p.add_argument(
+        "--conf-dir",
+        default=os.environ.get("SPARK_CONF_DIR"),
+        help="Spark configuration directory rendered by the spark role",
+    )
+    p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra spark-submit --conf (repeatable)")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -258,8 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--out", help="default DATA/lr-SOLVER-SIZE")
     add_cluster_args(p)
-    p.add_argument("--solver", choices=["blocks", "ml"], default="blocks",
-                   help="blocks: uint8 blocks + L-BFGS (fast); ml: pyspark.ml")  # fmt: skip
+    p.add_argument("--solver", choices=["blocks", "ml", "scala"], default="blocks",
+                   help="blocks: uint8 blocks + L-BFGS (fast); ml: pyspark.ml; "
+                        "scala: the same spark.ml model as a packaged Scala job")  # fmt: skip
     p.add_argument("--reg", type=float, default=0.01)
     p.add_argument("--elastic-net", type=float, default=0.0)
     p.add_argument("--max-iter", type=int, default=100)
@@ -287,6 +346,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-gb", type=float, default=0.0, help="data to cache")
     p.add_argument("--manager", choices=["standalone", "yarn"], default="standalone")
     p.set_defaults(func=cmd_sizing)
+
+    p = sub.add_parser("bench-grid", help="LR over executor settings: the 2015 grid, drawn")
+    p.add_argument("data")
+    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--out", default="bench/results/grid")
+    add_cluster_args(p)
+    p.add_argument("--solver", choices=["blocks", "ml"], default="ml")
+    p.add_argument("--max-iter", type=int, default=100)
+    p.add_argument(
+        "--executor-cores", type=lambda t: [int(x) for x in t.split(",")], default=[1, 2]
+    )
+    p.add_argument(
+        "--executor-memory",
+        type=lambda t: [int(x) for x in t.split(",")],
+        default=[1, 2],
+        help="GB, comma-separated",
+    )
+    p.add_argument("--nodes", type=int, default=1)
+    p.add_argument("--total-cores", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--ram-gb", type=float, default=24)
+    p.add_argument(
+        "--seed-csv",
+        default=str(Path(__file__).resolve().parents[2] / "shared/seed/spark_lr_perf.csv"),
+    )
+    p.set_defaults(func=cmd_bench_grid, validation=0.2, reg=0.01, elastic_net=0.0)
 
     p = sub.add_parser("report", help="print the results table of a pipeline output")
     p.add_argument("out")

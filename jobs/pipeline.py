@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs import spark_pipeline, submit
+from jobs import scala_build, spark_pipeline, submit
 from jobs.errors import DrcError
 from jobs.images import DEFAULT_SIZES
 from jobs.labels import check_labels_match, list_images, read_labels
@@ -18,6 +18,7 @@ class ClusterTarget:
     master: str
     master_ui: str | None = None
     conf_dir: str | None = None
+    spark_conf: tuple[str, ...] = ()  # extra KEY=VALUE for spark-submit --conf
 
 
 @dataclass
@@ -42,16 +43,24 @@ def check_inputs(data_dir: Path, labels_path: Path | None) -> int:
     return len(images)
 
 
-def submit_app(app: str, app_args: list[str], out: Path, cluster: ClusterTarget) -> dict:
-    """spark-submit one of spark_pipeline's applications and return its report."""
+def submit_app(
+    app: str, app_args: list[str], out: Path, cluster: ClusterTarget, jar: Path | None = None
+) -> dict:
+    """spark-submit one of spark_pipeline's applications (or the Scala job's `jar`, whose
+    arguments then end with the report path) and return its report."""
     out.mkdir(parents=True, exist_ok=True)
     report_path = out / f"{app}-report.json"
     report_path.unlink(missing_ok=True)
     start = time.perf_counter()
+    if jar is None:
+        target, args, main_class = Path(spark_pipeline.__file__), [app, *app_args], None
+    else:
+        target, args, main_class = jar, [*app_args[:2], str(report_path), *app_args[2:]], (
+            scala_build.MAIN_CLASS)  # fmt: skip
     submit.spark_submit(
-        Path(spark_pipeline.__file__), [app, *app_args], cluster.master,
-        out / f"{app}-spark-submit.log", cluster.conf_dir,
-        echo=lambda line: line.startswith("preprocess:"),
+        target, args, cluster.master, out / f"{app}-spark-submit.log", cluster.conf_dir,
+        echo=lambda line: line.startswith("preprocess:"), main_class=main_class,
+        spark_conf=cluster.spark_conf,
     )  # fmt: skip
     report = json.loads(report_path.read_text())
     report["submit_s"] = time.perf_counter() - start

@@ -35,6 +35,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--csv", action="store_true")
     p.add_argument("--train-size", type=int)
     p.add_argument("--reg", type=float, default=0.01)
+    p.add_argument("--elastic-net", type=float, default=0.0)
     p.add_argument("--max-iter", type=int, default=100)
     p.add_argument("--validation", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=42)

@@ -28,14 +28,18 @@ def spark_submit(
     log_path: Path,
     conf_dir: str | None = None,
     echo: Callable[[str], bool] = lambda line: False,
+    main_class: str | None = None,
+    spark_conf: tuple[str, ...] = (),
 ) -> None:
-    """Run one application on the cluster. Its log goes to a file, the lines `echo` accepts
-    also to the console (progress), and a failure becomes one line."""
+    """Run one application (a .py file, or a jar with `main_class`) on the cluster. Its log
+    goes to a file, the lines `echo` accepts also to the console, a failure becomes one line."""
     cmd = [
         str(spark_home() / "bin" / "spark-submit"),
         "--master", master,
         "--conf", f"spark.pyspark.python={sys.executable}",
         "--conf", f"spark.pyspark.driver.python={sys.executable}",
+        *[arg for kv in spark_conf for arg in ("--conf", kv)],
+        *(["--class", main_class] if main_class else []),
         str(app), *app_args,
     ]  # fmt: skip
     env = dict(os.environ)

@@ -18,7 +18,8 @@ from jobs.preprocess import COMPLETE, PIXELS_SCHEMA
 from jobs.synth import plan
 
 ROWS_PER_FILE = 2048
-NOISE = 24.0
+NOISE = 30.0
+LESION_DEPTH = 70.0
 
 
 def _disc(size: int) -> np.ndarray:
@@ -36,19 +37,27 @@ def _spots(size: int, seed: int) -> np.ndarray:
     for g in range(4):
         for _ in range(3 + 2 * g):
             cy, cx = rng.uniform(0.25, 0.75, 2) * size
-            groups[g] += np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * (size / 40) ** 2))
+            sigma = max(size / 40, 1.2)  # at least a pixel wide at the smallest sizes
+            groups[g] += np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * sigma**2))
     return np.clip(groups, 0, 1)
 
 
 def make_pixels(levels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """uint8 (n, size*size*3) for the given grades."""
+    """uint8 (n, size*size*3) for the given grades.
+
+    The lesions move a little from image to image, vary in contrast, and sit in noise,
+    so a linear model learns them without a perfect score."""
     disc = _disc(size)
     spots = _spots(size, 7)
     n = len(levels)
     brightness = rng.uniform(0.6, 1.3, (n, 1, 1, 1)).astype(np.float32)
     active = (levels[:, None] > np.arange(4)[None, :]).astype(np.float32)  # (n, 4)
-    lesion = np.einsum("ng,gyx->nyx", active, spots)[..., None] * 70.0  # darkens by up to 70
-    img = disc[None] * brightness - lesion * (disc[None] > 0)
+    contrast = rng.uniform(LESION_DEPTH / 3, LESION_DEPTH, (n, 1, 1)).astype(np.float32)
+    lesion = np.einsum("ng,gyx->nyx", active, spots) * contrast
+    jitter = max(1, size // 24)
+    for i, (dy, dx) in enumerate(rng.integers(-jitter, jitter + 1, (n, 2))):
+        lesion[i] = np.roll(lesion[i], (dy, dx), axis=(0, 1))
+    img = disc[None] * brightness - lesion[..., None] * (disc[None] > 0)
     img += rng.normal(0, NOISE, img.shape).astype(np.float32)
     return np.clip(img, 0, 255).astype(np.uint8).reshape(n, -1)
 

@@ -123,7 +123,8 @@ def fit_ml(spark, args, timings) -> dict:
     timings["load"] = time.perf_counter() - start
     start = time.perf_counter()
     model = logreg.train(train, args.reg, args.max_iter, standardize=args.standardize,
-                         weight_col="weight" if args.class_weights else None)  # fmt: skip
+                         weight_col="weight" if args.class_weights else None,
+                         elastic_net=args.elastic_net)  # fmt: skip
     timings["train"] = time.perf_counter() - start
     start = time.perf_counter()
     scored = model.transform(data.where(F.col("validation"))).select("label", "prediction")

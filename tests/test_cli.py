@@ -63,3 +63,30 @@ def test_unreachable_master_ui():
 def test_bad_sizes_are_refused(tmp_path, sizes):
     proc = drc("pipeline", "--data-dir", str(tmp_path), "--out", str(tmp_path), "--sizes", sizes)
     assert proc.returncode == 2 and "--sizes" in proc.stderr
+
+
+def test_train_lr_without_that_size(tmp_path):
+    proc = drc("train-lr", str(tmp_path), "--size", "128")
+    assert_one_error_line(proc, f"{tmp_path}/size=128", "no Parquet")
+
+
+@pytest.mark.parametrize(
+    "flags, name",
+    [(["--validation", "1.5"], "--validation"), (["--reg", "-1"], "--reg"),
+     (["--max-iter", "0"], "--max-iter"), (["--elastic-net", "0.5"], "--elastic-net")],
+)  # fmt: skip
+def test_train_lr_bad_flags(tmp_path, flags, name):
+    (tmp_path / "size=128").mkdir()
+    (tmp_path / "size=128" / "part-00000.parquet").write_bytes(b"")
+    proc = drc("train-lr", str(tmp_path), "--size", "128", *flags)
+    assert_one_error_line(proc, name)
+
+
+def test_sizing_bad_shape():
+    proc = drc("sizing", "--nodes", "0", "--cores", "8", "--ram-gb", "8")
+    assert_one_error_line(proc, "positive")
+
+
+def test_predict_without_model(tmp_path):
+    proc = drc("predict", str(tmp_path / "model.npz"), str(tmp_path))
+    assert_one_error_line(proc, "no model")

@@ -172,3 +172,117 @@ def test_stop_leaves_nothing_running_and_start_works_again(cluster, pipeline_run
     assert cluster.processes_of_this_cluster() == []
     cluster.playbook("hadoop.yml")
     assert master_status(cluster.master_ui)["status"] == "ALIVE"
+
+
+@pytest.fixture(scope="module")
+def features(tmp_path_factory) -> Path:
+    from jobs.synth_features import generate
+
+    out = tmp_path_factory.mktemp("features")
+    generate(out, 1200, (16,), seed=5)
+    return out
+
+
+def drc_on(cluster: Cluster, *args: str) -> subprocess.CompletedProcess:
+    port = cluster.extra["spark_master_port"]
+    cmd = [
+        str(cluster.repo / ".venv/bin/drc"),
+        *args,
+        "--master",
+        f"spark://127.0.0.1:{port}",
+        "--master-ui",
+        cluster.master_ui,
+        "--conf-dir",
+        str(cluster.root / "spark/conf"),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+@pytest.mark.parametrize("solver", ["blocks", "ml"])
+def test_train_lr_learns_the_planted_signal(cluster, features, solver):
+    out = features / f"lr-{solver}"
+    stdout = drc_on(
+        cluster,
+        "train-lr",
+        str(features),
+        "--size",
+        "16",
+        "--solver",
+        solver,
+        "--out",
+        str(out),
+        "--max-iter",
+        "60",
+        *(["--compare-numpy"] if solver == "blocks" else []),
+    ).stdout
+    report = json.loads((out / "train-lr-report.json").read_text())
+    assert report["kappa"] >= 0.8, stdout
+    assert report["app_state"] == "FINISHED"
+    assert set(report["timings_s"]) >= {"load", "train", "evaluate"}
+    if solver == "blocks":
+        assert report["numpy_baseline"]["kappa"] == pytest.approx(report["kappa"], abs=0.05)
+        assert "Spark/numpy time ratio" in stdout
+
+
+def test_scala_job_agrees_with_pyspark(cluster, features):
+    kappas = {}
+    for solver in ("ml", "scala"):
+        out = features / f"agree-{solver}"
+        drc_on(cluster, "train-lr", str(features), "--size", "16", "--solver", solver,
+               "--max-iter", "40", "--out", str(out))  # fmt: skip
+        report = json.loads((out / "train-lr-report.json").read_text())
+        kappas[solver] = report["kappa"]
+        assert report["app_state"] == "FINISHED"
+    assert kappas["scala"] >= 0.8
+    assert kappas["scala"] == pytest.approx(kappas["ml"], abs=0.03)
+
+
+def test_subject_split_never_leaks_a_subject(features, cluster):
+    import numpy as np
+
+    drc_on(cluster, "train-lr", str(features), "--size", "16", "--max-iter", "5",
+           "--validation", "0.3", "--out", str(features / "lr-split"))  # fmt: skip
+    manifests = list((features / "_blocks" / "size=16").glob("*/manifest.json"))
+    assert manifests
+    for manifest in manifests:  # one per split fraction used in this module
+        side = {True: set(), False: set()}
+        for b in json.loads(manifest.read_text()):
+            for image in np.load(b["meta"])["image"]:
+                side[b["validation"]].add(int(str(image).split("_")[0]))
+        assert side[True] and side[False]
+        assert not side[True] & side[False]
+
+
+def test_predict_writes_a_submission(features, cluster, tmp_path):
+    model = features / "lr-blocks" / "model.npz"
+    if not model.exists():
+        drc_on(
+            cluster,
+            "train-lr",
+            str(features),
+            "--size",
+            "16",
+            "--out",
+            str(model.parent),
+            "--max-iter",
+            "20",
+        )
+    out = tmp_path / "submission.csv"
+    subprocess.run(
+        [
+            str(cluster.repo / ".venv/bin/drc"),
+            "predict",
+            str(model),
+            str(features),
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    lines = out.read_text().splitlines()
+    assert lines[0] == "image,level" and len(lines) == 1201
+    assert all(line.split(",")[1] in "01234" for line in lines[1:])
