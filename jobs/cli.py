@@ -139,10 +139,11 @@ def cmd_train_lr(args: argparse.Namespace) -> int:
                     "--seed", str(args.seed)]  # fmt: skip
     r = submit_app("train-lr", app_args, out, cluster_target(args), jar=jar)
     t = r["timings_s"]
+    total = r.get("load_to_kappa_s", sum(t.values()))
     print(
         f"train-lr {args.solver} size {args.size}: kappa {r['kappa']:.3f} on {r['n_scored']} "
         f"validation images; {r['iterations']} iterations; load-to-kappa "
-        f"{r['load_to_kappa_s']:.1f} s ({', '.join(f'{k} {v:.1f}' for k, v in t.items())})"
+        f"{total:.1f} s ({', '.join(f'{k} {v:.1f}' for k, v in t.items())})"
     )
     if "recall" in r:  # the Scala job reports kappa only
         recall = r["recall"].items()

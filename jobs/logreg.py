@@ -27,9 +27,10 @@ def train(
     max_iter: int,
     standardize: bool = True,
     weight_col: str | None = None,
+    elastic_net: float = 0.0,
 ) -> LogisticRegressionModel:
     lr = LogisticRegression(
-        family="multinomial", regParam=reg, elasticNetParam=0.0, maxIter=max_iter,
+        family="multinomial", regParam=reg, elasticNetParam=elastic_net, maxIter=max_iter,
         standardization=standardize,
     )  # fmt: skip
     if weight_col:
