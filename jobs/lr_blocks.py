@@ -32,6 +32,13 @@ def validation_column(fraction: float, seed: int):
     )
 
 
+def limit_reader_batch(spark: SparkSession, size: int) -> None:
+    """Parquet's vectorised reader holds 4,096 rows a batch by default: 800 MB of pixels at
+    256 px, which ran the executor out of heap. Keep a batch near 32 MB instead."""
+    rows = max(16, (32 << 20) // (size * size * 3))
+    spark.conf.set("spark.sql.parquet.columnarReaderBatchSize", str(rows))
+
+
 def _write_block(part: int, rows, root: str) -> list[dict]:
     """Spark task: one partition of the Parquet -> train and validation uint8 blocks."""
     out = []
@@ -67,6 +74,7 @@ def prepare_blocks(
     if manifest.exists():
         return json.loads(manifest.read_text())
     root.mkdir(parents=True, exist_ok=True)
+    limit_reader_batch(spark, size)
     df = (
         spark.read.parquet(str(source))
         .where(F.col("level").isNotNull())

@@ -84,7 +84,10 @@ def write_size(out: Path, size: int, count: int, seed: int) -> int:
             },
             schema=PIXELS_SCHEMA,
         )
-        pq.write_table(table, tmp / f"part-{part:05d}.parquet", compression="snappy")
+        # row groups of ~32 MB, as preprocess writes: readers hold one group at a time
+        group = max(16, (32 << 20) // (size * size * 3))
+        pq.write_table(table, tmp / f"part-{part:05d}.parquet", compression="snappy",
+                       row_group_size=group)  # fmt: skip
     (tmp / COMPLETE).touch()
     if target.exists():
         import shutil

@@ -105,6 +105,7 @@ def fit_ml(spark, args, timings) -> dict:
     from jobs import logreg
 
     start = time.perf_counter()
+    lr_blocks.limit_reader_batch(spark, args.size)
     df = (
         spark.read.parquet(str(Path(args.input) / f"size={args.size}"))
         .where(F.col("level").isNotNull())
