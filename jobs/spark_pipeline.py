@@ -13,7 +13,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs import logreg, preprocess
+from jobs import logreg, lr_blocks, preprocess
 from jobs.kappa import grade_confusion, quadratic_weighted_kappa
 
 MIN_SUBJECTS_FOR_SPLIT = 10
@@ -42,12 +42,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def split_by_subject(df, fraction: float, seed: int):
-    """Both eyes of a subject land on the same side of the split."""
-    held = df.select("subject").distinct().sample(fraction=fraction, seed=seed)
-    return df.join(held, "subject", "left_anti"), df.join(held, "subject", "left_semi")
-
-
 def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)  # stderr: the driver's log, read by drc
 
@@ -73,7 +67,8 @@ def run_pipeline(spark: SparkSession, args: argparse.Namespace) -> dict:
         )
     ).cache()
     if data.select("subject").distinct().count() >= MIN_SUBJECTS_FOR_SPLIT:
-        training, evaluation = split_by_subject(data, args.validation, args.seed)
+        held = lr_blocks.validation_column(args.validation, args.seed)  # as train-lr splits
+        training, evaluation = data.where(~held), data.where(held)
         eval_set = "validation (subject split)"
     else:  # too few patients to hold any out: score on the training images, and say so
         training, evaluation = data, data
