@@ -195,9 +195,10 @@ def numpy_trainer(blocks: list[dict], d: int, **options) -> Trainer:
 def predict_blocks(blocks: list[dict], w_raw, b_raw) -> tuple[list[str], np.ndarray, np.ndarray]:
     images, truth, pred = [], [], []
     for b in blocks:
-        x, y = _load(b)
-        images += np.load(b["meta"])["image"].tolist()
-        truth.append(y)
+        meta = np.load(b["meta"])
+        images += meta["image"].tolist()
+        truth.append(meta["level"])
+        x = np.load(b["x"], mmap_mode="r")
         pred.append(lr_math.predict(x, w_raw, b_raw))
     if not truth:
         return [], np.zeros(0, np.int64), np.zeros(0, np.int64)

@@ -99,8 +99,12 @@ def predict(x: np.ndarray, w_raw: np.ndarray, b_raw: np.ndarray) -> np.ndarray:
 
 def class_weights(y: np.ndarray) -> np.ndarray:
     """n / (k * count_k): every grade weighs the same in total, as sklearn's 'balanced'."""
-    counts = np.bincount(y, minlength=N_CLASSES).astype(np.float64)
+    return class_weights_from_counts(np.bincount(y, minlength=N_CLASSES))
+
+
+def class_weights_from_counts(counts) -> np.ndarray:
+    counts = np.asarray(counts, dtype=np.float64)
     present = counts > 0
     weights = np.zeros(N_CLASSES)
-    weights[present] = len(y) / (present.sum() * counts[present])
+    weights[present] = counts.sum() / (present.sum() * counts[present])
     return weights

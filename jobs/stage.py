@@ -44,14 +44,6 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _same(src: Path, dest: Path) -> bool:
-    return (
-        dest.is_file()
-        and dest.stat().st_size == src.stat().st_size
-        and file_digest(dest) == file_digest(src)
-    )
-
-
 def stage(url: str, dest: Path) -> StageResult:
     """Copy every file of the source into `dest`, verified; skip what is already there."""
     src_dir = source_dir(url)
@@ -60,12 +52,14 @@ def stage(url: str, dest: Path) -> StageResult:
     result = StageResult()
     for src in sorted(p for p in src_dir.iterdir() if p.is_file()):
         target = dest / src.name
-        if _same(src, target):
-            result.skipped += 1
-            continue
+        want = file_digest(src)  # once per file: it decides both the skip and the check
+        if target.is_file() and target.stat().st_size == src.stat().st_size:
+            if file_digest(target) == want:
+                result.skipped += 1
+                continue
         partial = dest / f".{src.name}.partial"
         shutil.copyfile(src, partial)
-        if file_digest(partial) != file_digest(src):
+        if file_digest(partial) != want:
             partial.unlink()
             raise DrcError(src, "copy does not match its source (digest differs)")
         os.replace(partial, target)

@@ -15,7 +15,7 @@ import numpy as np
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs import lr_blocks
+from jobs import lr_blocks, lr_math
 from jobs.kappa import GRADES, grade_confusion, quadratic_weighted_kappa
 
 
@@ -29,16 +29,14 @@ def scores(truth, predicted) -> dict:
             "recall": recall, "n_scored": len(truth)}  # fmt: skip
 
 
-def read_bandwidth_gbs(blocks: list[dict]) -> float:
-    """Single-core read speed of the memory-mapped blocks (the floor of one iteration)."""
-    start, total = time.perf_counter(), 0
-    for b in blocks:
-        x = np.load(b["x"], mmap_mode="r")
-        flat = np.asarray(x).reshape(-1)
-        usable = flat[: len(flat) // 8 * 8]
-        usable.view(np.uint64).sum()
-        total += flat.nbytes
-    return total / (time.perf_counter() - start) / 1e9
+def read_bandwidth_gbs(block: dict) -> float:
+    """Single-core read speed of one memory-mapped block: a rate, so one block tells it
+    (reading every block again would add a whole iteration's I/O to each run)."""
+    flat = np.asarray(np.load(block["x"], mmap_mode="r")).reshape(-1)
+    usable = flat[: len(flat) // 8 * 8]
+    start = time.perf_counter()
+    usable.view(np.uint64).sum()
+    return usable.nbytes / (time.perf_counter() - start) / 1e9
 
 
 def executor_peaks(spark: SparkSession) -> dict:
@@ -114,10 +112,8 @@ def fit_ml(spark, args, timings) -> dict:
     data = logreg.with_features(df)
     if args.class_weights:
         counts = dict(data.where(~F.col("validation")).groupBy("level").count().collect())
-        n, k = sum(counts.values()), len(counts)
-        weight = F.create_map(
-            *[x for g, c in counts.items() for x in (F.lit(g), F.lit(n / (k * c)))]
-        )
+        per_grade = lr_math.class_weights_from_counts([counts.get(g, 0) for g in GRADES])
+        weight = F.create_map(*[x for g in counts for x in (F.lit(g), F.lit(float(per_grade[g])))])
         data = data.withColumn("weight", weight[F.col("level")])
     train = data.where(~F.col("validation")).cache()
     train.count()
@@ -157,7 +153,7 @@ def run(spark: SparkSession, args) -> dict:
         report.update(info)
         report["n_train"] = sum(b["n"] for b in train_blocks)
         report["bytes_per_iteration"] = bytes_per_iter
-        bw = read_bandwidth_gbs(train_blocks)
+        bw = read_bandwidth_gbs(train_blocks[0])
         report["read_bandwidth_gbs_one_core"] = bw
         report["iteration_floor_s_one_core"] = bytes_per_iter / bw / 1e9
         np.savez(out / "model.npz", w_raw=w_raw, b_raw=b_raw, size=args.size)
