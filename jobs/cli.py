@@ -118,25 +118,30 @@ def check_train_args(args: argparse.Namespace) -> None:
         raise DrcError("--elastic-net", f"--solver {args.solver} is L2 only; use --solver ml")
 
 
+def train_lr_submission(args: argparse.Namespace, data: Path, out: Path):
+    """Arguments of the train-lr application for `args`, and the jar for the Scala solver
+    (whose positional arguments are DATA SIZE REPORT)."""
+    data, out = data.resolve(), out.resolve()
+    common = ["--reg", str(args.reg), "--max-iter", str(args.max_iter),
+              "--validation", str(args.validation), "--seed", str(args.seed)]  # fmt: skip
+    if args.solver == "scala":
+        from jobs.scala_build import build_jar
+
+        report = out / "train-lr-report.json"
+        return [str(data), str(args.size), str(report), *common], build_jar(data / "_build")
+    app_args = ["--input", str(data), "--out", str(out), "--size", str(args.size),
+                "--solver", args.solver, "--elastic-net", str(args.elastic_net), *common,
+                "--standardize" if args.standardize else "--no-standardize"]  # fmt: skip
+    app_args += ["--class-weights"] * args.class_weights + ["--compare-numpy"] * args.compare_numpy
+    return app_args, None
+
+
 def cmd_train_lr(args: argparse.Namespace) -> int:
     from jobs.pipeline import submit_app
 
     check_train_args(args)
     out = Path(args.out or Path(args.data) / f"lr-{args.solver}-{args.size}")
-    app_args = ["--input", str(Path(args.data).resolve()), "--out", str(out.resolve()),
-                "--size", str(args.size), "--solver", args.solver, "--reg", str(args.reg),
-                "--max-iter", str(args.max_iter), "--validation", str(args.validation),
-                "--seed", str(args.seed), "--elastic-net", str(args.elastic_net),
-                "--standardize" if args.standardize else "--no-standardize"]  # fmt: skip
-    app_args += ["--class-weights"] * args.class_weights + ["--compare-numpy"] * args.compare_numpy
-    jar = None
-    if args.solver == "scala":
-        from jobs.scala_build import build_jar
-
-        jar = build_jar(Path(args.data) / "_build")
-        app_args = [str(Path(args.data).resolve()), str(args.size), "--reg", str(args.reg),
-                    "--max-iter", str(args.max_iter), "--validation", str(args.validation),
-                    "--seed", str(args.seed)]  # fmt: skip
+    app_args, jar = train_lr_submission(args, Path(args.data), out)
     r = submit_app("train-lr", app_args, out, cluster_target(args), jar=jar)
     t = r["timings_s"]
     total = r.get("load_to_kappa_s", sum(t.values()))
@@ -198,18 +203,7 @@ def cmd_bench_grid(args: argparse.Namespace) -> int:
     for point in grid.grid_points(args.total_cores, args.executor_cores, args.executor_memory):
         out = Path(args.out) / f"c{point.executor_cores}-m{point.executor_memory_gb}"
         target = dataclasses.replace(cluster_target(args), spark_conf=grid.spark_conf(point))
-        app_args = [
-            "--input",
-            str(data.resolve()),
-            "--out",
-            str(out.resolve()),
-            "--size",
-            str(args.size),
-            "--solver",
-            args.solver,
-            "--max-iter",
-            str(args.max_iter),
-        ]
+        app_args, _ = train_lr_submission(args, data, out)
         try:
             report = submit_app("train-lr", app_args, out, target)
             minutes = report["load_to_kappa_s"] / 60
@@ -371,7 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed-csv",
         default=str(Path(__file__).resolve().parents[2] / "shared/seed/spark_lr_perf.csv"),
     )
-    p.set_defaults(func=cmd_bench_grid, validation=0.2, reg=0.01, elastic_net=0.0)
+    p.set_defaults(func=cmd_bench_grid, validation=0.2, reg=0.01, elastic_net=0.0, seed=42,
+                   standardize=True, class_weights=False, compare_numpy=False)  # fmt: skip
 
     p = sub.add_parser("report", help="print the results table of a pipeline output")
     p.add_argument("out")

@@ -46,8 +46,8 @@ def check_inputs(data_dir: Path, labels_path: Path | None) -> int:
 def submit_app(
     app: str, app_args: list[str], out: Path, cluster: ClusterTarget, jar: Path | None = None
 ) -> dict:
-    """spark-submit one of spark_pipeline's applications (or the Scala job's `jar`, whose
-    arguments then end with the report path) and return its report."""
+    """spark-submit one of spark_pipeline's applications (or the Scala job's `jar`, told
+    by its arguments to write OUT/{app}-report.json) and return its report."""
     out.mkdir(parents=True, exist_ok=True)
     report_path = out / f"{app}-report.json"
     report_path.unlink(missing_ok=True)
@@ -55,8 +55,7 @@ def submit_app(
     if jar is None:
         target, args, main_class = Path(spark_pipeline.__file__), [app, *app_args], None
     else:
-        target, args, main_class = jar, [*app_args[:2], str(report_path), *app_args[2:]], (
-            scala_build.MAIN_CLASS)  # fmt: skip
+        target, args, main_class = jar, app_args, scala_build.MAIN_CLASS
     submit.spark_submit(
         target, args, cluster.master, out / f"{app}-spark-submit.log", cluster.conf_dir,
         echo=lambda line: line.startswith("preprocess:"), main_class=main_class,
