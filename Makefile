@@ -8,7 +8,7 @@ PLAYBOOK := $(BIN)/ansible-playbook
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test unit integration lint stop venv lock clean
+.PHONY: demo test unit integration lint stop venv lock clean sysdeps
 
 venv: $(STAMP)
 
@@ -25,13 +25,17 @@ demo: $(STAMP)
 	echo "make demo: $$(( $$(date +%s) - start )) s (venv set-up excluded)"; \
 	cat .cluster/results/demo/report.txt
 
-test: $(STAMP) lint
+test: $(STAMP) sysdeps lint
 	$(BIN)/pytest
+
+# Debian packages of the test servers (Swift, memcached, sshd), installed where missing.
+sysdeps:
+	tests/servers/system_packages.sh
 
 unit: $(STAMP)
 	$(BIN)/pytest -m "not integration"
 
-integration: $(STAMP)
+integration: $(STAMP) sysdeps
 	$(BIN)/pytest -m integration
 
 lint: $(STAMP)
@@ -44,7 +48,8 @@ stop: $(STAMP)
 
 lock: $(STAMP)
 	(echo "# The whole dependency tree, pinned. Regenerate with: make lock"; \
-	 $(BIN)/python -m pip freeze --exclude-editable | sort -f) > requirements.lock
+	 $(BIN)/python -m pip freeze --exclude-editable | sort -f \
+	 | sed 's/^torch==\(.*\)+cpu$$/torch==\1/') > requirements.lock
 
 clean: stop
 	rm -rf .cluster

@@ -70,10 +70,37 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
-    from jobs.stage import stage
+    from jobs.storage import transfer
 
-    result = stage(args.source, Path(args.dest))
-    print(f"copied {result.copied} ({result.bytes_copied} bytes), skipped {result.skipped}")
+    if args.action == "ls":
+        objects = transfer.ls(args.url)
+        for info in objects:
+            print(f"{info.size:>12}  {info.etag or '-':<34}  {info.key}")
+        print(f"{len(objects)} objects, {sum(i.size for i in objects)} bytes")
+        return 0
+    if args.action == "verify":
+        checked = transfer.verify(args.url, Path(args.dest), jobs=args.jobs)
+        for key in checked.missing + checked.different:
+            print(f"{'missing' if key in checked.missing else 'differs'}: {key}")
+        print(checked.summary())
+        return 0 if not (checked.missing or checked.different) else 1
+    if args.action == "put":
+        result = transfer.put(Path(args.local), args.url, jobs=args.jobs)
+    else:
+        result = transfer.get(args.url, Path(args.dest), jobs=args.jobs)
+    for where, reason in result.failed:
+        print(f"drc: error: {where}: {reason}", file=sys.stderr)
+    print(result.summary())
+    return 1 if result.failed else 0
+
+
+def cmd_unpack(args: argparse.Namespace) -> int:
+    from jobs.storage.unpack import expand_parts, unpack
+
+    result = unpack(expand_parts(args.parts), Path(args.dest))
+    for name, reason in result.refused:
+        print(f"skipped {name}: {reason}", file=sys.stderr)
+    print(result.summary())
     return 0
 
 
@@ -285,10 +312,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="also write the 2015 flattened text")
     p.set_defaults(func=cmd_preprocess)
 
-    p = sub.add_parser("stage", help="copy a bucket into a data directory, verified")
-    p.add_argument("source", help="file:///dir or a path")
+    stage = sub.add_parser("stage", help="move data between stores and directories, verified")
+    stage_sub = stage.add_subparsers(dest="action", required=True)
+    url_help = "file:///dir, swift://container/prefix or s3://bucket/prefix"
+    p = stage_sub.add_parser("put", help="upload a directory (large files as segments)")
+    p.add_argument("local")
+    p.add_argument("url", help=url_help)
+    p = stage_sub.add_parser("get", help="download every object; re-run fetches only the rest")
+    p.add_argument("url", help=url_help)
     p.add_argument("dest")
-    p.set_defaults(func=cmd_stage)
+    p = stage_sub.add_parser("verify", help="compare a directory with the store")
+    p.add_argument("url", help=url_help)
+    p.add_argument("dest")
+    p = stage_sub.add_parser("ls", help="list objects: size, ETag, name")
+    p.add_argument("url", help=url_help)
+    for p in stage_sub.choices.values():
+        p.add_argument("--jobs", type=int, default=8, help="parallel transfers")
+        p.set_defaults(func=cmd_stage)
+    p = stage_sub.add_parser("unpack", help="extract a split zip (PART1 PART2 ...) as one")
+    p.add_argument("parts", nargs="+", help="the parts in order, or one glob like 'train.zip.*'")
+    p.add_argument("dest")
+    p.set_defaults(func=cmd_unpack)
 
     p = sub.add_parser("synth", help="write synthetic fundus JPEGs and trainLabels.csv")
     p.add_argument("out")

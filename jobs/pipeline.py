@@ -10,7 +10,7 @@ from jobs.errors import DrcError
 from jobs.images import DEFAULT_SIZES
 from jobs.labels import check_labels_match, list_images, read_labels
 from jobs.report import format_report
-from jobs.stage import stage
+from jobs.storage import transfer
 
 
 @dataclass
@@ -89,9 +89,11 @@ def run(cfg: PipelineConfig) -> dict:
     stages: dict[str, float] = {}
     start = time.perf_counter()
     if cfg.source:
-        staged = stage(cfg.source, cfg.data_dir)
-        print(f"staged {cfg.source} -> {cfg.data_dir}: {staged.copied} copied, "
-              f"{staged.skipped} already there", flush=True)  # fmt: skip
+        staged = transfer.get(cfg.source, cfg.data_dir)
+        print(staged.summary(), flush=True)
+        if staged.failed:
+            where, reason = staged.failed[0]
+            raise DrcError(where, f"{reason} ({len(staged.failed)} objects failed to stage)")
     stages["stage"] = time.perf_counter() - start
     labels = cfg.labels or cfg.data_dir / "trainLabels.csv"
     n_images = check_inputs(cfg.data_dir, labels)

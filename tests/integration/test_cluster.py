@@ -5,7 +5,6 @@ nothing behind."""
 import json
 import os
 import re
-import socket
 import subprocess
 from pathlib import Path
 
@@ -15,14 +14,9 @@ import pytest
 
 from jobs.images import preprocess_bytes
 from jobs.submit import master_status
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Cluster:
@@ -114,7 +108,7 @@ def cluster(repo, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pipeline_run(cluster, bucket):
-    out = cluster.playbook("run_jobs.yml", data_url=f"file://{bucket}")
+    out = cluster.playbook("main.yml", "run_jobs.yml", data_url=f"file://{bucket}")
     results = cluster.root / "results/demo"
     return out, json.loads((results / "report.json").read_text()), results
 

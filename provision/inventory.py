@@ -1,0 +1,53 @@
+"""The Ansible inventory of a provisioned cluster: the same groups on every provider, so
+main.yml and hadoop.yml run unchanged."""
+
+import os
+from pathlib import Path
+
+from provision.model import MASTER, WORKER, Node
+
+
+def render(cluster: str, nodes: list[Node], ssh_key: str | None, host_vars: dict[str, dict],
+           group_vars: dict[str, str]) -> str:  # fmt: skip
+    def line(node: Node) -> str:
+        # Per host, not [all:vars]: the project's group_vars/all outranks an inventory's
+        # [all:vars], and these must win (cluster_root, drc_src ...).
+        fields = {
+            "ansible_host": node.public_ip,
+            "ansible_user": node.ssh_user,
+            "spark_bind_address": node.private_ip,
+            **group_vars,
+            **host_vars.get(node.name, {}),
+        }
+        return node.name + "".join(f" {k}={v}" for k, v in fields.items())
+
+    masters = [n for n in nodes if n.role == MASTER]
+    workers = [n for n in nodes if n.role == WORKER] or masters  # one node does both
+    out = [f"# Cluster {cluster}: written by provision; regenerated on every launch.", ""]
+    for group, members in (
+        ("spark_master", masters),
+        ("spark_workers", workers),
+        ("hdfs_namenode", masters),
+        ("hdfs_datanodes", workers),
+    ):
+        out += [f"[{group}]", *(line(n) for n in members), ""]
+    all_vars = {
+        "cluster_name": cluster,
+        "ansible_ssh_common_args": "'-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'",
+        **({"ansible_ssh_private_key_file": ssh_key} if ssh_key else {}),
+    }
+    out += ["[all:vars]", *(f"{k}={v}" for k, v in all_vars.items()), ""]
+    return "\n".join(out)
+
+
+def write(path: Path, text: str, group_vars_dir: Path) -> Path:
+    """The inventory file, beside a link to the project's group_vars/ (Ansible reads
+    group_vars next to the inventory, and every cluster shares the project's)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    link = path.parent / "group_vars"
+    if not link.is_symlink():
+        link.symlink_to(Path(group_vars_dir).resolve(), target_is_directory=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text)
+    os.replace(partial, path)
+    return path

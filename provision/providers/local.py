@@ -1,0 +1,203 @@
+"""Real test hosts on this machine: one network namespace per node on a private bridge,
+each running its own sshd. Real SSH, real Ansible, no cloud.
+
+Namespaces share the filesystem, users and packages with this machine; only the network
+is their own. Teardown order matters (platform notes): processes of the namespace, then
+the namespace, then the bridge.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from jobs.errors import DrcError
+from provision.model import Node, NodeSpec
+from provision.providers.base import Provider
+
+SSHD = "/usr/sbin/sshd"
+SSH_PORT = 22
+FIRST_HOST = 11  # node i gets .(11+i); .1 is the bridge (this machine)
+
+
+def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    if check and proc.returncode != 0:
+        raise DrcError(" ".join(argv), proc.stderr.strip() or f"exit {proc.returncode}")
+    return proc
+
+
+def node_index(name: str) -> int:
+    return 0 if name.endswith("-master") else int(name.rsplit("-", 1)[1])
+
+
+class LocalProvider(Provider):
+    name = "local"
+
+    def __init__(self, state_root: Path):
+        self.state_root = Path(state_root)
+
+    # -- cluster-wide -------------------------------------------------------------------
+    def _dir(self, cluster: str) -> Path:
+        return self.state_root / cluster
+
+    def _tag(self, cluster: str) -> str:
+        return hashlib.sha1(cluster.encode()).hexdigest()[:6]
+
+    def _network(self, cluster: str) -> dict:
+        path = self._dir(cluster) / "network.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+        used = sh("ip", "-4", "-o", "addr", "show").stdout
+        start = int(self._tag(cluster), 16) % 200 + 20
+        for third in [*range(start, 250), *range(20, start)]:
+            if f" 10.213.{third}." not in used:
+                net = {"bridge": f"drb{self._tag(cluster)}", "prefix": f"10.213.{third}"}
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(net))
+                return net
+        raise DrcError(cluster, "no free 10.213.x.0/24 subnet for the bridge")
+
+    def ssh_key(self, cluster: str) -> str:
+        return str(self._dir(cluster) / "id_ed25519")
+
+    def prepare(self, cluster: str) -> None:
+        for tool in ("ip", SSHD, "ssh-keygen", "ssh"):
+            if not shutil.which(tool):
+                raise DrcError(tool, "not installed (Debian: iproute2, openssh-server)")
+        key = Path(self.ssh_key(cluster))
+        if not key.is_file():
+            key.parent.mkdir(parents=True, exist_ok=True)
+            # A fresh key per cluster; nothing else authorises it.
+            sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"drc-{cluster}", "-f",
+               str(key))  # fmt: skip
+        Path("/run/sshd").mkdir(exist_ok=True)  # sshd refuses to start without it
+        net = self._network(cluster)
+        if sh("ip", "link", "show", net["bridge"], check=False).returncode != 0:
+            sh("ip", "link", "add", net["bridge"], "type", "bridge")
+            sh("ip", "addr", "add", f"{net['prefix']}.1/24", "dev", net["bridge"])
+        sh("ip", "link", "set", net["bridge"], "up")
+
+    def finish_destroy(self, cluster: str) -> None:
+        net_file = self._dir(cluster) / "network.json"
+        if net_file.is_file():
+            bridge = json.loads(net_file.read_text())["bridge"]
+            sh("ip", "link", "del", bridge, check=False)
+        shutil.rmtree(self._dir(cluster), ignore_errors=True)
+
+    # -- per node -------------------------------------------------------------------------
+    def _node(self, cluster: str, name: str, role: str) -> Node:
+        ip = f"{self._network(cluster)['prefix']}.{FIRST_HOST + node_index(name)}"
+        return Node(name, role, public_ip=ip, private_ip=ip, ssh_user="root", id=name)
+
+    def create(self, cluster: str, name: str, role: str, spec: NodeSpec) -> Node:
+        node = self._node(cluster, name, role)
+        home = self._dir(cluster) / "nodes" / name
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "role").write_text(role)
+        veth = f"dv{self._tag(cluster)}{node_index(name)}"
+        bridge = self._network(cluster)["bridge"]
+        sh("ip", "netns", "add", name)
+        sh("ip", "link", "add", veth, "type", "veth", "peer", "name", f"{veth}p")
+        sh("ip", "link", "set", veth, "master", bridge, "up")
+        sh("ip", "link", "set", f"{veth}p", "netns", name)
+        ns = ("ip", "-n", name)
+        sh(*ns, "link", "set", f"{veth}p", "name", "eth0")
+        sh(*ns, "addr", "add", f"{node.private_ip}/24", "dev", "eth0")
+        sh(*ns, "link", "set", "eth0", "up")
+        sh(*ns, "link", "set", "lo", "up")
+        self._start_sshd(cluster, node, home)
+        return node
+
+    def _start_sshd(self, cluster: str, node: Node, home: Path) -> None:
+        host_key = home / "ssh_host_ed25519_key"
+        if not host_key.is_file():
+            sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key))
+        shutil.copyfile(f"{self.ssh_key(cluster)}.pub", home / "authorized_keys")
+        config = home / "sshd_config"
+        config.write_text(
+            f"ListenAddress {node.private_ip}\nPort {SSH_PORT}\nHostKey {host_key}\n"
+            f"PidFile {home / 'sshd.pid'}\nAuthorizedKeysFile {home / 'authorized_keys'}\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+            "StrictModes no\nPermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\n"
+        )
+        sh("ip", "netns", "exec", node.name, SSHD, "-f", str(config), "-E", str(home / "sshd.log"))
+
+    def wait_ready(self, node: Node, timeout_s: float) -> Node:
+        deadline = time.monotonic() + min(timeout_s, 60)
+        cluster = node.name.rsplit("-master", 1)[0].rsplit("-worker-", 1)[0]
+        while time.monotonic() < deadline:
+            if self._answers_ssh(node, cluster):
+                return node
+            time.sleep(0.2)
+        raise DrcError(node.name, f"sshd on {node.private_ip} did not answer within "
+                                  f"{min(timeout_s, 60):.0f} s")  # fmt: skip
+
+    def _answers_ssh(self, node: Node, cluster: str) -> bool:
+        try:
+            with socket.create_connection((node.private_ip, SSH_PORT), timeout=1) as conn:
+                if not conn.recv(64).startswith(b"SSH-"):
+                    return False
+        except OSError:
+            return False
+        # The banner is not enough: log in with the cluster's key, as Ansible will.
+        proc = subprocess.run(
+            ["ssh", "-i", self.ssh_key(cluster), "-o", "BatchMode=yes", "-o",
+             "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
+             "ConnectTimeout=5", "-o", "LogLevel=ERROR", f"root@{node.private_ip}", "true"],
+            capture_output=True, timeout=30,
+        )  # fmt: skip
+        return proc.returncode == 0
+
+    def list(self, cluster: str) -> list[Node]:
+        nodes_dir = self._dir(cluster) / "nodes"
+        if not nodes_dir.is_dir():
+            return []
+        alive = set(sh("ip", "netns", "list").stdout.split())
+        nodes = []
+        for home in sorted(nodes_dir.iterdir()):
+            if home.name in alive and (home / "role").is_file():
+                nodes.append(self._node(cluster, home.name, (home / "role").read_text()))
+        return nodes
+
+    def destroy(self, node: Node) -> None:
+        pids = [int(p) for p in sh("ip", "netns", "pids", node.name, check=False).stdout.split()]
+        # Only processes inside this node's namespace: sshd and what was started over SSH.
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + 10
+            while pids and time.monotonic() < deadline:
+                pids = [p for p in pids if Path(f"/proc/{p}").exists()]
+                time.sleep(0.05)
+            if not pids:
+                break
+        sh("ip", "netns", "del", node.name, check=False)
+        cluster = node.name.rsplit("-master", 1)[0].rsplit("-worker-", 1)[0]
+        sh("ip", "link", "del", f"dv{self._tag(cluster)}{node_index(node.name)}", check=False)
+        shutil.rmtree(self._dir(cluster) / "nodes" / node.name, ignore_errors=True)
+
+    def group_vars(self, cluster: str) -> dict[str, str]:
+        # Same filesystem as the controller: its venv, its Spark wheel, one data directory.
+        return {
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "cluster_root": str(self.cluster_root(cluster)),
+            "spark_install_method": "wheel",
+            "shared_data_dir": "true",
+            # No ControlPersist masters: they would outlive the namespaces (platform notes).
+            "ansible_ssh_args": "'-o ControlMaster=no'",
+        }
+
+    def host_vars(self, cluster: str, node: Node) -> dict[str, str]:
+        return {"node_root": str(self.cluster_root(cluster) / "nodes" / node.name)}
+
+    def cluster_root(self, cluster: str) -> Path:
+        return self._dir(cluster) / "state"
