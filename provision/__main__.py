@@ -28,6 +28,7 @@ def cmd_up(args, provider) -> int:
         return 130
     text = inventory.render(
         args.cluster,
+        provider.name,
         result.nodes,
         provider.ssh_key(args.cluster),
         {n.name: provider.host_vars(args.cluster, n) for n in result.nodes},
@@ -50,7 +51,7 @@ def cmd_up(args, provider) -> int:
 
 def cmd_down(args, provider) -> int:
     released = core.destroy(provider, args.cluster)
-    inventory_path(args).unlink(missing_ok=True)
+    inventory.remove(inventory_path(args).parent)
     print(json.dumps({"cluster": args.cluster, "released": released}))
     return 0
 

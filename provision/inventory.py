@@ -4,11 +4,17 @@ main.yml and hadoop.yml run unchanged."""
 import os
 from pathlib import Path
 
-from provision.model import MASTER, WORKER, Node
+from provision.model import MASTER, Node
 
 
-def render(cluster: str, nodes: list[Node], ssh_key: str | None, host_vars: dict[str, dict],
-           group_vars: dict[str, str]) -> str:  # fmt: skip
+def render(
+    cluster: str,
+    provider: str,
+    nodes: list[Node],
+    ssh_key: str | None,
+    host_vars: dict[str, dict],
+    group_vars: dict[str, str],
+) -> str:
     def line(node: Node) -> str:
         # Per host, not [all:vars]: the project's group_vars/all outranks an inventory's
         # [all:vars], and these must win (cluster_root, drc_src ...).
@@ -22,7 +28,7 @@ def render(cluster: str, nodes: list[Node], ssh_key: str | None, host_vars: dict
         return node.name + "".join(f" {k}={v}" for k, v in fields.items())
 
     masters = [n for n in nodes if n.role == MASTER]
-    workers = [n for n in nodes if n.role == WORKER] or masters  # one node does both
+    workers = nodes  # the master node runs a worker too: no core sits idle
     out = [f"# Cluster {cluster}: written by provision; regenerated on every launch.", ""]
     for group, members in (
         ("spark_master", masters),
@@ -33,6 +39,7 @@ def render(cluster: str, nodes: list[Node], ssh_key: str | None, host_vars: dict
         out += [f"[{group}]", *(line(n) for n in members), ""]
     all_vars = {
         "cluster_name": cluster,
+        "cluster_provider": provider,
         "ansible_ssh_common_args": "'-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'",
         **({"ansible_ssh_private_key_file": ssh_key} if ssh_key else {}),
     }
@@ -51,3 +58,11 @@ def write(path: Path, text: str, group_vars_dir: Path) -> Path:
     partial.write_text(text)
     os.replace(partial, path)
     return path
+
+
+def remove(directory: Path) -> None:
+    """The cluster's inventory directory: hosts, spec.json, the group_vars link."""
+    for name in ("hosts", "spec.json", "group_vars"):
+        (Path(directory) / name).unlink(missing_ok=True)
+    if Path(directory).is_dir() and not any(Path(directory).iterdir()):
+        Path(directory).rmdir()

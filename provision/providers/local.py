@@ -192,6 +192,11 @@ class LocalProvider(Provider):
             "cluster_root": str(self.cluster_root(cluster)),
             "spark_install_method": "wheel",
             "shared_data_dir": "true",
+            # Test hosts share this machine's cores and memory: small workers.
+            "spark_worker_cores": "1",
+            "spark_worker_memory": "1536m",
+            "spark_executor_memory": "1g",
+            "spark_driver_memory": "1g",
             # No ControlPersist masters: they would outlive the namespaces (platform notes).
             "ansible_ssh_args": "'-o ControlMaster=no'",
         }

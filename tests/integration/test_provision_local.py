@@ -1,0 +1,112 @@
+"""Three real test hosts (network namespaces with sshd) provisioned by start_cluster.yml,
+configured over SSH by main.yml, running Spark (master on node 1, a worker on each node)
+and the spine's job; stop_cluster.yml leaves nothing behind."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jobs.submit import master_status
+
+pytestmark = pytest.mark.integration
+
+
+class LocalCluster:
+    def __init__(self, repo: Path, root: Path):
+        self.repo, self.root = repo, root
+        self.name = f"it{os.getpid() % 10000}"
+        self.inventory = root / "inventories" / self.name / "hosts"
+        self.extra = {
+            "provider": "local",
+            "cluster": self.name,
+            "provision_state_root": str(root / "state"),
+            "provision_inventory_dir": str(root / "inventories"),
+        }
+        self.bin = Path(sys.executable).parent
+
+    def run(self, tool: str, *args: str, inventory=True, check=True) -> str:
+        extra = self.root / "extra.json"
+        extra.write_text(json.dumps(self.extra))
+        argv = [str(self.bin / tool), "-e", f"@{extra}", *args]
+        if inventory:
+            argv[1:1] = ["-i", str(self.inventory)]
+        env = dict(os.environ, ANSIBLE_CONFIG=str(self.repo / "ansible.cfg"))
+        proc = subprocess.run(argv, cwd=self.repo, env=env, capture_output=True, text=True,
+                              timeout=900)  # fmt: skip
+        assert proc.returncode == 0 or not check, proc.stdout[-4000:] + proc.stderr[-2000:]
+        return proc.stdout
+
+    def master_ui(self) -> str:
+        host = re.search(r"ansible_host=(\S+)", self.inventory.read_text()).group(1)
+        return f"http://{host}:8080"
+
+    def leftovers(self) -> dict[str, list]:
+        netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        procs = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if (
+                    proc.name.isdigit()
+                    and str(self.root).encode() in (proc / "cmdline").read_bytes()
+                ):
+                    procs.append(int(proc.name))
+            except OSError:
+                continue
+        return {
+            "netns": [ln.split()[0] for ln in netns.splitlines() if ln.startswith(self.name)],
+            "processes": procs,
+        }
+
+
+def changed(recap: str) -> int:
+    return sum(int(n) for n in re.findall(r"changed=(\d+)", recap.split("PLAY RECAP")[-1]))
+
+
+@pytest.fixture(scope="module")
+def local_cluster(repo, tmp_path_factory):
+    cluster = LocalCluster(repo, tmp_path_factory.mktemp("local-cluster"))
+    try:
+        cluster.run("ansible-playbook", "playbooks/start_cluster.yml", "-e", "NUM_NODES=3",
+                    inventory=False)  # fmt: skip
+        yield cluster
+    finally:
+        if cluster.inventory.is_file():
+            cluster.run("ansible-playbook", "playbooks/stop_cluster.yml", check=False)
+
+
+def test_three_hosts_answer_over_ssh(local_cluster):
+    out = local_cluster.run("ansible", "all", "-m", "ansible.builtin.ping")
+    assert out.count("SUCCESS") == 3
+    inventory = local_cluster.inventory.read_text()
+    assert "ansible_ssh_private_key_file=" in inventory
+    assert "CHANGE-ME" not in inventory and "vault" not in inventory
+
+
+def test_spark_runs_across_the_hosts_and_the_job_completes(local_cluster):
+    local_cluster.run("ansible-playbook", "playbooks/main.yml", "playbooks/hadoop.yml")
+    status = master_status(local_cluster.master_ui())
+    alive = [w for w in status["workers"] if w["state"] == "ALIVE"]
+    assert len(alive) == 3
+    assert len({w["host"] for w in alive}) == 3  # one per namespace host
+
+    out = local_cluster.run("ansible-playbook", "playbooks/run_jobs.yml", "-e", "lr_max_iter=10",
+                            "-e", "train_size=16")  # fmt: skip
+    assert "images read" in out
+    done = master_status(local_cluster.master_ui())["completedapps"]
+    assert [a["state"] for a in done] == ["FINISHED"]
+
+
+def test_configuration_is_idempotent(local_cluster):
+    recap = local_cluster.run("ansible-playbook", "playbooks/main.yml")
+    assert changed(recap) == 0, recap[-2000:]
+
+
+def test_stop_cluster_leaves_nothing(local_cluster):
+    local_cluster.run("ansible-playbook", "playbooks/stop_cluster.yml")
+    assert local_cluster.leftovers() == {"netns": [], "processes": []}
+    assert not local_cluster.inventory.parent.exists()
