@@ -8,7 +8,7 @@ PLAYBOOK := $(BIN)/ansible-playbook
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test unit integration lint stop venv lock clean sysdeps
+.PHONY: demo test unit integration lint stop venv lock clean sysdeps molecule
 
 venv: $(STAMP)
 
@@ -27,6 +27,11 @@ demo: $(STAMP)
 
 test: $(STAMP) sysdeps lint
 	$(BIN)/pytest
+	$(MAKE) molecule
+
+# The roles under molecule (default driver, this machine as the node).
+molecule: $(STAMP)
+	$(BIN)/molecule test
 
 # Debian packages of the test servers (Swift, memcached, sshd), installed where missing.
 sysdeps:
