@@ -110,7 +110,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from jobs.synth import generate
 
     start = time.perf_counter()
-    n = generate(Path(args.out), args.count, args.width, args.height, args.seed, args.workers)
+    n = generate(Path(args.out), args.count, args.width, args.height, args.seed, args.workers,
+                 args.balanced)  # fmt: skip
     secs = time.perf_counter() - start
     print(
         f"{n} synthetic images ({args.width}x{args.height}) and trainLabels.csv in {args.out} "
@@ -190,6 +191,47 @@ def cmd_train_lr(args: argparse.Namespace) -> int:
             f"{nb['kappa']:.3f}; Spark/numpy time ratio {nb['spark_over_numpy']:.2f}"
         )
     print(f"report: {out / 'train-lr-report.json'}")
+    return 0
+
+
+def cnn_config(args: argparse.Namespace):
+    from jobs.cnn.train import TrainConfig
+
+    fields = TrainConfig.__dataclass_fields__
+    return TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
+
+
+def cmd_train_cnn(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    cfg = cnn_config(args)
+    if args.distributed:
+        from jobs.pipeline import submit_app
+
+        app_args = ["--input", cfg.data, "--out", cfg.out, "--processes", str(args.distributed),
+                    "--cnn-config", json.dumps(dataclasses.asdict(cfg))]  # fmt: skip
+        if args.device == "cuda":
+            app_args.append("--use-gpu")
+        metrics = submit_app("train-cnn", app_args, Path(cfg.out), cluster_target(args))
+    else:
+        from jobs.cnn.train import train
+
+        metrics = train(cfg)
+    last = metrics["history"][-1] if metrics.get("history") else {}
+    print(f"train-cnn {cfg.model}/{cfg.task} at {cfg.size} px: {metrics.get('epochs_done')} "
+          f"epochs on {metrics.get('world', 1)} process(es) ({metrics.get('device')}); best "
+          f"kappa {metrics.get('best_kappa', float('nan')):.3f}; last loss "
+          f"{last.get('loss', float('nan')):.4f}; {Path(cfg.out) / 'metrics.json'}")  # fmt: skip
+    return 0
+
+
+def cmd_predict_cnn(args: argparse.Namespace) -> int:
+    from jobs.cnn.predict import predict
+
+    count = predict(Path(args.checkpoint), Path(args.data), Path(args.out),
+                    batch_size=args.batch_size, tta=args.tta, blend=args.blend_eyes,
+                    device=args.device)  # fmt: skip
+    print(f"predicted {count} images -> {args.out}")
     return 0
 
 
@@ -341,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--height", type=int, default=2592)
     p.add_argument("--seed", type=int, default=2015)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--balanced", action="store_true", help="equal grade shares (CNN tests)")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("synth-features", help="write preprocess-layout Parquet directly")
@@ -377,6 +420,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="preprocess output of the images to grade")
     p.add_argument("--out", default="submission.csv")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("train-cnn", help="train the CNN (PyTorch), alone or on the cluster")
+    p.add_argument("data", help="preprocess output (DATA/size=N/)")
+    p.add_argument("--out", required=True, help="checkpoints, metrics.json, curve.png")
+    p.add_argument("--size", type=int, default=128)
+    p.add_argument("--model", choices=["seed2015", "drnet"], default="drnet")
+    p.add_argument("--task", choices=["binary04", "grade", "ordinal"], default="ordinal")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--validation", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--patience", type=int, default=5, help="early stop after N flat epochs")
+    p.add_argument("--workers", type=int, default=2, help="data loader processes")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--graham", action="store_true", help="Graham colour normalisation")
+    p.add_argument("--class-weights", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--distributed", type=int, metavar="N",
+                   help="N processes on the Spark cluster (TorchDistributor)")  # fmt: skip
+    add_cluster_args(p)
+    p.set_defaults(func=cmd_train_cnn)
+
+    p = sub.add_parser("predict-cnn", help="Kaggle submission CSV from a CNN checkpoint")
+    p.add_argument("checkpoint", help="OUT/best.pt or OUT/checkpoint.pt of train-cnn")
+    p.add_argument("data", help="preprocess output of the images to grade")
+    p.add_argument("--out", default="submission.csv")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--tta", action="store_true", help="average the 8 dihedral views")
+    p.add_argument("--blend-eyes", type=float, default=0.0, metavar="W",
+                   help="mix in W of the fellow eye's score (0..1)")  # fmt: skip
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.set_defaults(func=cmd_predict_cnn)
 
     p = sub.add_parser("sizing", help="spark-submit flags for a cluster shape, and why")
     p.add_argument("--nodes", type=int, required=True)

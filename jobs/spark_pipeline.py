@@ -39,6 +39,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--max-iter", type=int, default=100)
     p.add_argument("--validation", type=float, default=0.2)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--cnn-config", help="train-cnn: TrainConfig as JSON")
+    p.add_argument("--processes", type=int, default=2, help="train-cnn: training processes")
+    p.add_argument("--use-gpu", action="store_true")
     return p.parse_args(argv)
 
 
@@ -105,7 +108,20 @@ def run_train_lr(spark: SparkSession, args: argparse.Namespace) -> dict:
     return train_lr.run(spark, args)
 
 
-APPS = {"preprocess": run_preprocess, "pipeline": run_pipeline, "train-lr": run_train_lr}
+def run_train_cnn(spark: SparkSession, args: argparse.Namespace) -> dict:
+    from jobs.cnn.distributed import train_distributed
+    from jobs.cnn.train import TrainConfig
+
+    cfg = TrainConfig(**json.loads(args.cnn_config))
+    return train_distributed(cfg, args.processes, args.use_gpu)
+
+
+APPS = {
+    "preprocess": run_preprocess,
+    "pipeline": run_pipeline,
+    "train-lr": run_train_lr,
+    "train-cnn": run_train_cnn,
+}
 
 
 def main(argv: list[str]) -> None:

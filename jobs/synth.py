@@ -32,18 +32,20 @@ class SynthImage:
     seed: int
 
 
-def plan(count: int, seed: int) -> list[SynthImage]:
-    """Subjects with both eyes; the two eyes of a subject have the same or a near grade."""
+def plan(count: int, seed: int, balanced: bool = False) -> list[SynthImage]:
+    """Subjects with both eyes; the two eyes of a subject have the same or a near grade.
+    Kaggle's grade balance, or equal shares (`balanced`) for small CNN tests."""
     rng = np.random.default_rng(seed)
+    share = np.full(5, 0.2) if balanced else GRADE_SHARE
     images = []
     subject = 10
     while len(images) < count:
-        base = int(rng.choice(5, p=GRADE_SHARE))
+        base = int(rng.choice(5, p=share))
         for eye in ("left", "right"):
             if len(images) == count:
                 break
             # the other eye mostly shares the grade; redrawing (not +-1) keeps the balance
-            level = base if rng.random() < 0.85 else int(rng.choice(5, p=GRADE_SHARE))
+            level = base if rng.random() < 0.85 else int(rng.choice(5, p=share))
             images.append(
                 SynthImage(f"{subject}_{eye}", subject, eye, level, int(rng.integers(2**31)))
             )
@@ -181,12 +183,14 @@ def _write_one(args: tuple[SynthImage, Path, int, int]) -> None:
     write_image(*args)
 
 
-def generate(out: Path, count: int, width: int, height: int, seed: int, workers: int) -> int:
+def generate(
+    out: Path, count: int, width: int, height: int, seed: int, workers: int, balanced=False
+) -> int:
     """Write `count` images and trainLabels.csv; images already there are kept (resumable)."""
     from concurrent.futures import ProcessPoolExecutor
 
     out.mkdir(parents=True, exist_ok=True)
-    items = plan(count, seed)
+    items = plan(count, seed, balanced)
     jobs = [(item, out, width, height) for item in items]
     if workers <= 1:
         for job in jobs:

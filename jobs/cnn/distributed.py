@@ -1,0 +1,26 @@
+"""The same training on the Spark cluster's executors, through TorchDistributor
+(gloo on CPU, NCCL on GPU). Rank 0 writes checkpoints and metrics.json, which the driver
+reads back: the distributor's return value is not relied on."""
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from jobs.cnn.train import METRICS, TrainConfig
+
+
+def _entry(config: dict) -> dict:
+    from jobs.cnn.train import TrainConfig, train
+
+    cfg = TrainConfig(**config)
+    cfg.workers = 0  # inside a Spark task: no extra worker processes
+    return train(cfg, log=lambda line: print(line, flush=True))
+
+
+def train_distributed(cfg: TrainConfig, processes: int, use_gpu: bool) -> dict:
+    from pyspark.ml.torch.distributor import TorchDistributor
+
+    # Each process gets batch_size / processes images: the same global batch as one process.
+    config = asdict(cfg) | {"batch_size": max(1, cfg.batch_size // processes)}
+    TorchDistributor(num_processes=processes, local_mode=False, use_gpu=use_gpu).run(_entry, config)
+    return json.loads((Path(cfg.out) / METRICS).read_text())

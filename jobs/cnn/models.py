@@ -1,0 +1,85 @@
+"""Network options. `seed2015` is the 2015 project's table; `drnet` is the default for
+256-512 px: residual blocks with batch norm (stable at depth), global average pooling
+(any input size, few parameters), so larger inputs, which matter most for DR, stay cheap."""
+
+import torch
+from torch import nn
+
+from jobs.errors import DrcError
+
+
+def _conv(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3), nn.ReLU(inplace=True)]  # 'valid', as Lasagne's default
+
+
+class Seed2015(nn.Module):
+    """conv3x3 32 x3, maxpool; conv3x3 64 x2, maxpool; conv3x3 128 x2, maxpool;
+    dense 600, dropout, dense 600, output."""
+
+    def __init__(self, size: int, outputs: int, dropout: float = 0.5):
+        super().__init__()
+        self.features = nn.Sequential(
+            *_conv(3, 32), *_conv(32, 32), *_conv(32, 32), nn.MaxPool2d(2),
+            *_conv(32, 64), *_conv(64, 64), nn.MaxPool2d(2),
+            *_conv(64, 128), *_conv(128, 128), nn.MaxPool2d(2),
+        )  # fmt: skip
+        with torch.no_grad():
+            flat = self.features(torch.zeros(1, 3, size, size)).numel()
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(flat, 600), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(600, 600), nn.ReLU(inplace=True), nn.Linear(600, outputs),
+        )  # fmt: skip
+        # He initialisation: with PyTorch's default scale this plain (no batch norm) stack
+        # sits at the class prior for many epochs before it starts to learn.
+        for layer in self.modules():
+            if isinstance(layer, nn.Conv2d | nn.Linear):
+                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+                nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+class Block(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True), nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        )  # fmt: skip
+        self.skip = (nn.Identity() if stride == 1 and cin == cout else
+                     nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                   nn.BatchNorm2d(cout)))  # fmt: skip
+
+    def forward(self, x):
+        return torch.relu(self.body(x) + self.skip(x))
+
+
+class DrNet(nn.Module):
+    def __init__(self, size: int, outputs: int, widths=(32, 64, 128, 256), dropout=0.3):
+        super().__init__()
+        layers = [nn.Conv2d(3, widths[0], 3, 2, 1, bias=False), nn.BatchNorm2d(widths[0]),
+                  nn.ReLU(inplace=True)]  # fmt: skip
+        cin = widths[0]
+        for i, width in enumerate(widths):
+            layers += [Block(cin, width, 1 if i == 0 else 2), Block(width, width, 1)]
+            cin = width
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout),
+                                  nn.Linear(cin, outputs))  # fmt: skip
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+MODELS = {"seed2015": Seed2015, "drnet": DrNet}
+MIN_SIZE = {"seed2015": 40, "drnet": 32}
+
+
+def build(name: str, size: int, outputs: int) -> nn.Module:
+    if name not in MODELS:
+        raise DrcError("--model", f"{name!r} is not one of {', '.join(MODELS)}")
+    if size < MIN_SIZE[name]:
+        raise DrcError("--size", f"{size} px is too small for {name} (at least {MIN_SIZE[name]})")
+    return MODELS[name](size, outputs).to(memory_format=torch.channels_last)

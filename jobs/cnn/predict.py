@@ -1,0 +1,73 @@
+"""Grades for new images from a checkpoint: batched (memory bounded by the batch, not
+the set), optional test-time augmentation over the 8 dihedral views, optional blending of
+each eye's score with its fellow eye's."""
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from jobs.cnn.data import ParquetImages, to_input
+from jobs.cnn.models import build
+from jobs.cnn.tasks import make_task
+from jobs.cnn.train import autocast, pick_device
+from jobs.errors import DrcError
+
+
+def load_model(checkpoint: Path, device):
+    if not Path(checkpoint).is_file():
+        raise DrcError(checkpoint, "checkpoint not found")
+    saved = torch.load(checkpoint, map_location=device, weights_only=False)
+    cfg = saved["config"]
+    task = make_task(cfg["task"])
+    model = build(cfg["model"], cfg["size"], task.outputs).to(device)
+    model.load_state_dict(saved["model"])
+    return model.eval(), task, cfg, saved["state"]["thresholds"]
+
+
+def blend_eyes(names: list[str], scores: np.ndarray, weight: float) -> np.ndarray:
+    """score' = (1 - w) * own + w * fellow eye's, where the subject has both eyes."""
+    if weight <= 0:
+        return scores
+    index = {name: i for i, name in enumerate(names)}
+    out = scores.copy()
+    for i, name in enumerate(names):
+        subject, _, eye = name.partition("_")
+        fellow = index.get(f"{subject}_{'right' if eye == 'left' else 'left'}")
+        if fellow is not None:
+            out[i] = (1 - weight) * scores[i] + weight * scores[fellow]
+    return out
+
+
+def predict(checkpoint: Path, data: Path, out_csv: Path, *, batch_size: int = 128,
+            tta: bool = False, blend: float = 0.0, device: str = "auto") -> int:  # fmt: skip
+    dev = pick_device(device, 0)
+    model, task, cfg, thresholds = load_model(checkpoint, dev)
+    images = ParquetImages(Path(data), cfg["size"], keep=lambda level: True, split="all",
+                           graham_norm=cfg.get("graham", False))  # fmt: skip
+    names, scores = [], []
+    views = range(8) if tta else range(1)
+    with torch.no_grad(), autocast(dev):
+        for x, _, name in DataLoader(images, batch_size=batch_size):
+            batch = to_input(x, dev)
+            total = 0
+            for k in views:  # the 8 symmetries of the square, as training saw them
+                view = torch.rot90(batch, k % 4, dims=(2, 3))
+                view = view.flip(3) if k >= 4 else view
+                total = total + task.score(model(view)).float()
+            scores.append((total / len(views)).cpu().numpy())
+            names += list(name)
+    if not names:
+        raise DrcError(data, f"no images at size {cfg['size']}")
+    blended = blend_eyes(names, np.concatenate(scores), blend)
+    grades = task.grades(blended, thresholds)
+    partial = Path(out_csv).with_name(f".{Path(out_csv).name}.partial")
+    with partial.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image", "level"])
+        writer.writerows(sorted(zip(names, grades.tolist(), strict=True)))
+    os.replace(partial, out_csv)
+    return len(names)

@@ -1,0 +1,250 @@
+"""Training loop: subject-level split, kappa on validation every epoch, a checkpoint every
+epoch (atomic) and --resume, early stopping, mixed precision on GPU, deterministic seeds,
+and the same code under DistributedDataParallel when launched by TorchDistributor."""
+
+import json
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from jobs.cnn.data import ParquetImages, label_counts, to_input
+from jobs.cnn.models import build
+from jobs.cnn.tasks import DEFAULT_THRESHOLDS, Task, fit_thresholds, make_task
+from jobs.errors import DrcError
+from jobs.kappa import quadratic_weighted_kappa
+
+CHECKPOINT, BEST, METRICS, CURVE = "checkpoint.pt", "best.pt", "metrics.json", "curve.png"
+COMPATIBLE = ("model", "size", "task")  # a checkpoint fits only the same network and input
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    size: int = 128
+    model: str = "drnet"
+    task: str = "ordinal"
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    validation: float = 0.2
+    seed: int = 42
+    patience: int = 5
+    workers: int = 2
+    augment: bool = True
+    graham: bool = False
+    class_weights: bool = True
+    resume: bool = False
+    device: str = "auto"
+
+
+def pick_device(wanted: str, rank: int) -> torch.device:
+    if wanted == "auto":
+        wanted = "cuda" if torch.cuda.is_available() else "cpu"
+    if wanted == "cuda":
+        if not torch.cuda.is_available():
+            raise DrcError("--device cuda", "no CUDA device visible to PyTorch")
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)) % max(
+            1, torch.cuda.device_count()))  # fmt: skip
+    return torch.device("cpu")
+
+
+def class_weights(counts: dict[int, int]) -> dict[int, float]:
+    """Inverse frequency, normalised so the mean weight over present grades is 1."""
+    present = {g: n for g, n in counts.items() if n}
+    raw = {g: 1.0 / n for g, n in present.items()}
+    scale = len(raw) / sum(raw.values())
+    return {g: w * scale for g, w in raw.items()}
+
+
+def autocast(device: torch.device):
+    # bfloat16 on the GPU: no loss scaling needed; full precision on the CPU.
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def evaluate(model, loader, task: Task, device) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    model.eval()
+    scores, levels, names = [], [], []
+    with torch.no_grad(), autocast(device):
+        for x, level, name in loader:
+            scores.append(task.score(model(to_input(x, device))).float().cpu().numpy())
+            levels.append(level.numpy())
+            names += list(name)
+    if not scores:
+        return np.zeros(0), np.zeros(0, dtype=int), []
+    return np.concatenate(scores), np.concatenate(levels), names
+
+
+def save_atomic(obj, path: Path) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    torch.save(obj, partial)
+    os.replace(partial, path)
+
+
+def draw_curve(history: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    fig, left = plt.subplots(figsize=(7, 4))
+    left.plot(epochs, [h["loss"] for h in history], "o-", color="tab:blue", label="train loss")
+    left.set_xlabel("epoch")
+    left.set_ylabel("train loss", color="tab:blue")
+    right = left.twinx()
+    right.plot(epochs, [h["kappa"] for h in history], "s-", color="tab:red", label="kappa")
+    right.set_ylabel("validation kappa", color="tab:red")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+class Distributed:
+    """Rank and world from the environment torchrun / TorchDistributor set."""
+
+    def __init__(self, device_type: str):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        if self.world > 1 and not torch.distributed.is_initialized():
+            backend = "nccl" if device_type == "cuda" else "gloo"
+            torch.distributed.init_process_group(backend)
+
+    def sum(self, *values: float) -> list[float]:
+        if self.world == 1:
+            return list(values)
+        tensor = torch.tensor(values, dtype=torch.float64)
+        torch.distributed.all_reduce(tensor)
+        return tensor.tolist()
+
+    def close(self) -> None:
+        if self.world > 1 and torch.distributed.is_initialized():
+            torch.distributed.barrier()
+            torch.distributed.destroy_process_group()
+
+
+def load_checkpoint(cfg: TrainConfig, path: Path, device) -> dict:
+    if not path.is_file():
+        raise DrcError(path, "no checkpoint to resume from (train without --resume first)")
+    saved = torch.load(path, map_location=device, weights_only=False)
+    for key in COMPATIBLE:
+        if saved["config"][key] != getattr(cfg, key):
+            raise DrcError(path, f"checkpoint has {key}={saved['config'][key]!r}, this run "
+                                 f"asks for {getattr(cfg, key)!r}")  # fmt: skip
+    return saved
+
+
+def train(cfg: TrainConfig, log=print) -> dict:
+    device = pick_device(cfg.device, int(os.environ.get("RANK", "0")))
+    dist = Distributed(device.type)
+    task = make_task(cfg.task)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    split = "train" if cfg.validation > 0 else "all"
+    counts = label_counts(Path(cfg.data), cfg.size, task.keep, split, cfg.validation, cfg.seed)
+    if not counts:
+        raise DrcError(cfg.data, f"no labelled images for task {task.name} at size "
+                                 f"{cfg.size} in the training split")  # fmt: skip
+    torch.manual_seed(cfg.seed)
+    model = build(cfg.model, cfg.size, task.outputs).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # Cosine decay over the planned epochs: large steps early, settling late.
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
+    state = {"epoch": 0, "history": [], "best_kappa": -math.inf, "bad_epochs": 0,
+             "thresholds": list(DEFAULT_THRESHOLDS)}  # fmt: skip
+    if cfg.resume:
+        saved = load_checkpoint(cfg, out / CHECKPOINT, device)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        schedule.load_state_dict(saved["schedule"])
+        state = saved["state"]
+        log(f"train-cnn: resumed from epoch {state['epoch']} ({out / CHECKPOINT})")
+    net = model
+    if dist.world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model)
+    loss_fn = task.loss(class_weights(counts) if cfg.class_weights else None).to(device)
+    common = {"keep": task.keep, "fraction": cfg.validation, "seed": cfg.seed}
+    train_set = ParquetImages(Path(cfg.data), cfg.size, split=split, augment=cfg.augment,
+                              graham_norm=cfg.graham, rank=dist.rank, world=dist.world,
+                              shuffle=True, **common)  # fmt: skip
+    val_set = ParquetImages(Path(cfg.data), cfg.size, split="validation" if split == "train"
+                            else "all", graham_norm=cfg.graham, **common)  # fmt: skip
+    pin = device.type == "cuda"
+    loader_args = {"batch_size": cfg.batch_size, "num_workers": cfg.workers, "pin_memory": pin}
+    val_loader = DataLoader(val_set, **{**loader_args, "batch_size": cfg.batch_size * 2})
+    for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
+        torch.manual_seed(cfg.seed * 1000 + epoch)  # dropout etc.: same on a resumed run
+        train_set.set_epoch(epoch)
+        net.train()
+        start, total, seen = time.perf_counter(), 0.0, 0
+        join = (torch.distributed.algorithms.join.Join([net]) if dist.world > 1
+                else nullcontext())  # uneven shards per rank  # fmt: skip
+        with join:
+            for x, levels, _ in DataLoader(train_set, **loader_args):
+                target = task.target(levels).to(device, non_blocking=True)
+                with autocast(device):
+                    output = net(to_input(x, device))
+                loss = loss_fn(task.output(output).float(), target)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(target)
+                seen += len(target)
+        schedule.step()
+        total, seen = dist.sum(total, seen)
+        train_s = time.perf_counter() - start
+        scores, levels, _ = evaluate(model, val_loader, task, device)
+        if task.name == "ordinal" and len(levels):
+            state["thresholds"] = fit_thresholds(scores, levels)
+        kappa = (quadratic_weighted_kappa(levels, task.grades(scores, state["thresholds"]))
+                 if len(levels) else float("nan"))  # fmt: skip
+        record = {
+            "epoch": epoch,
+            "loss": total / max(seen, 1),
+            "kappa": kappa,
+            "train_images": int(seen),
+            "val_images": int(len(levels)),
+            "train_images_per_s": seen / train_s,
+            "seconds": time.perf_counter() - start,
+        }
+        state["history"].append(record)  # fmt: skip
+        improved = kappa > state["best_kappa"]
+        state["best_kappa"] = max(state["best_kappa"], kappa)
+        state["bad_epochs"] = 0 if improved else state["bad_epochs"] + 1
+        state["epoch"] = epoch
+        if dist.rank == 0:
+            checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                          "schedule": schedule.state_dict(), "state": state,
+                          "config": asdict(cfg)}  # fmt: skip
+            save_atomic(checkpoint, out / CHECKPOINT)
+            if improved:
+                save_atomic(checkpoint, out / BEST)
+            write_metrics(out, cfg, state, dist.world, device)
+            log(f"train-cnn: epoch {epoch}/{cfg.epochs} loss {record['loss']:.4f} kappa "
+                f"{kappa:.3f} ({record['train_images_per_s']:.0f} images/s, {dist.world} "
+                f"process(es) on {device.type})")  # fmt: skip
+        if state["bad_epochs"] >= cfg.patience:
+            log(f"train-cnn: early stop, no better kappa for {cfg.patience} epochs")
+            break
+    dist.close()
+    return json.loads((out / METRICS).read_text()) if (out / METRICS).is_file() else {}
+
+
+def write_metrics(out: Path, cfg: TrainConfig, state: dict, world: int, device) -> None:
+    metrics = {"config": asdict(cfg), "epochs_done": state["epoch"], "world": world,
+               "device": str(device), "best_kappa": state["best_kappa"],
+               "thresholds": state["thresholds"], "history": state["history"]}  # fmt: skip
+    partial = out / f".{METRICS}.partial"
+    partial.write_text(json.dumps(metrics, indent=2))
+    os.replace(partial, out / METRICS)
+    draw_curve(state["history"], out / CURVE)
