@@ -108,6 +108,8 @@ class ParquetImages(IterableDataset):
                     pixels = graham(pixels)
                 if self.augment:
                     pixels = dihedral(pixels, int(rng.integers(8)))
+                # frombuffer is read-only; augmentation may already have made a copy
+                pixels = pixels if pixels.flags.writeable else pixels.copy()
                 yield torch.from_numpy(np.ascontiguousarray(pixels)), level, table["image"][i]
 
 

@@ -32,3 +32,11 @@ def swift_env(tmp_path_factory) -> dict[str, str]:
             exports.update(pair.split("=", 1) for pair in shlex.split(line)[1:])
     yield exports
     subprocess.run([str(SWIFT_AIO), "stop", str(state)], env=env, timeout=60, check=True)
+
+
+@pytest.fixture(scope="session")
+def cnn_data(tmp_path_factory) -> Path:
+    """800 synthetic fundus images, equal grade shares, preprocessed to 64 px."""
+    from tests.cnn_data import synthetic_parquet
+
+    return synthetic_parquet(tmp_path_factory.mktemp("cnn"), 800)

@@ -280,3 +280,24 @@ def test_predict_writes_a_submission(features, cluster, tmp_path):
     lines = out.read_text().splitlines()
     assert lines[0] == "image,level" and len(lines) == 1201
     assert all(line.split(",")[1] in "01234" for line in lines[1:])
+
+
+def test_cnn_trains_distributed_and_tracks_one_process(cluster, cnn_data, tmp_path):
+    from jobs.cnn.train import TrainConfig, train
+
+    common = {"size": 64, "model": "seed2015", "task": "binary04", "batch_size": 16,
+              "lr": 5e-4, "workers": 0, "epochs": 4}  # fmt: skip
+    single = tmp_path / "single"
+    train(TrainConfig(data=str(cnn_data), out=str(single), **common))
+    out = tmp_path / "distributed"
+    options = [f"--{k.replace('_', '-')}={v}" for k, v in common.items()]
+    stdout = drc_on(cluster, "train-cnn", str(cnn_data), "--out", str(out), "--distributed", "2",
+                    *options).stdout  # fmt: skip
+    assert "on 2 process(es)" in stdout
+    report = json.loads((out / "train-cnn-report.json").read_text())
+    assert report["app_state"] == "FINISHED" and report["world"] == 2
+    one = [h["loss"] for h in json.loads((single / "metrics.json").read_text())["history"]]
+    two = [h["loss"] for h in report["history"]]
+    assert len(two) == 4 and two[-1] < 0.8 * two[0]  # it learns
+    for a, b in zip(one, two, strict=True):  # same global batch, same curve within noise
+        assert abs(a - b) < 0.35 * a + 0.05, (one, two)
