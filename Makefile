@@ -8,7 +8,7 @@ PLAYBOOK := $(BIN)/ansible-playbook
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test unit integration lint stop venv lock clean sysdeps molecule
+.PHONY: demo demo-swift test unit integration lint stop venv lock clean sysdeps molecule
 
 venv: $(STAMP)
 
@@ -23,6 +23,18 @@ demo: $(STAMP)
 	@start=$$(date +%s); \
 	$(PLAYBOOK) playbooks/site.yml && \
 	echo "make demo: $$(( $$(date +%s) - start )) s (venv set-up excluded)"; \
+	cat .cluster/results/demo/report.txt
+
+# The same demo, staging the sample images from a local OpenStack Swift (the test server,
+# its test account): what SoftLayer Object Storage was to the 2015 project.
+SWIFT_STATE := .cluster/swift
+demo-swift: $(STAMP) sysdeps
+	mkdir -p .cluster
+	tests/servers/swift_aio.sh start $(SWIFT_STATE) > $(SWIFT_STATE).env
+	. ./$(SWIFT_STATE).env && $(BIN)/drc stage put ../shared/data/kaggle-sample swift://dr-sample/train
+	. ./$(SWIFT_STATE).env && umask 077 && printf '{"data_url": "swift://dr-sample/train", "swift_auth_url": "%s", "vault_swift_user": "%s", "vault_swift_key": "%s"}' \
+	  "$$ST_AUTH" "$$ST_USER" "$$ST_KEY" > $(SWIFT_STATE).vars.json
+	$(PLAYBOOK) -e @$(SWIFT_STATE).vars.json playbooks/site.yml
 	cat .cluster/results/demo/report.txt
 
 test: $(STAMP) sysdeps lint
@@ -50,6 +62,7 @@ lint: $(STAMP)
 
 stop: $(STAMP)
 	$(PLAYBOOK) playbooks/stop_cluster.yml
+	tests/servers/swift_aio.sh stop $(SWIFT_STATE)
 
 lock: $(STAMP)
 	(echo "# The whole dependency tree, pinned. Regenerate with: make lock"; \

@@ -46,20 +46,33 @@ def test_vault_is_encrypted_and_opens_with_the_example_password(repo):
     assert "vault_softlayer_api_key" in proc.stdout
 
 
-def test_start_cluster_refuses_what_it_cannot_provision(repo):
+def test_vault_password_file_option_works(repo, tmp_path):
+    password = tmp_path / "pass"
+    password.write_text("dr-cluster-example\n")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(repo / "ansible.cfg"), DRC_VAULT_PASSWORD="wrong")
+    proc = subprocess.run(
+        [str(repo / ".venv/bin/ansible-vault"), "view", "--vault-password-file", str(password),
+         "group_vars/all/vault.yml"],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0 and "vault_swift_key" in proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["-e", "NUM_NODES=0"], "NUM_NODES=0"),
+        (["-e", "provider=gce"], "provider=gce"),
+        (["-e", "NUM_NODES=50"], "max_nodes (20"),
+        (["-e", "provider=softlayer"], "credentials missing"),
+    ],
+)
+def test_start_cluster_refuses_what_it_cannot_provision(repo, extra, message):
     env = dict(os.environ, ANSIBLE_CONFIG=str(repo / "ansible.cfg"))
     proc = subprocess.run(
-        [
-            str(repo / ".venv/bin/ansible-playbook"),
-            "playbooks/start_cluster.yml",
-            "-e",
-            "NUM_NODES=0",
-        ],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+        [str(repo / ".venv/bin/ansible-playbook"), "playbooks/start_cluster.yml", *extra],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
     assert proc.returncode != 0
-    assert "NUM_NODES=0" in proc.stdout
+    assert message in proc.stdout, proc.stdout[-2000:]
+    assert "CHANGE-ME" not in proc.stdout

@@ -54,6 +54,16 @@ def local_digest(path: Path) -> LocalDigest:
     return LocalDigest(size, md5.hexdigest(), sha.hexdigest())
 
 
+def store_error(url: str, kind: str, what: str, detail: str) -> DrcError:
+    """One phrasing for every store: kind is auth, missing, unreachable or other."""
+    reason = {
+        "auth": f"authentication failed ({detail})",
+        "missing": f"{what}: not found ({detail})",
+        "unreachable": f"cannot reach {detail}",
+    }.get(kind, f"{what}: {detail}")
+    return DrcError(url, reason)
+
+
 def safe_key(key: str, where: object) -> PurePosixPath:
     """A key as a relative path that cannot escape the destination directory."""
     path = PurePosixPath(key)

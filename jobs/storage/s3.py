@@ -10,7 +10,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from jobs.errors import DrcError
-from jobs.storage.base import SHA256_META, LocalDigest, ObjectInfo, ObjectMeta, Progress, Store
+from jobs.storage.base import (
+    SHA256_META,
+    LocalDigest,
+    ObjectInfo,
+    ObjectMeta,
+    Progress,
+    Store,
+    store_error,
+)
 
 PART_SIZE = 32 << 20
 _AUTH_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403",
@@ -57,18 +65,14 @@ class S3Store(Store):
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code = str(error.get("Code", ""))
-            if code in _AUTH_CODES:
-                reason = f"authentication failed ({code})"
-            elif code in _MISSING_CODES:
-                reason = f"{what}: not found ({code})"
-            else:
-                reason = f"{what}: {code} {error.get('Message', '')}".strip()
-            raise DrcError(self.url, reason) from None
+            kind = "auth" if code in _AUTH_CODES else "missing" if code in _MISSING_CODES else ""
+            detail = code if kind else f"{code} {error.get('Message', '')}".strip()
+            raise store_error(self.url, kind, what, detail) from None
         except NoCredentialsError:
             raise DrcError(self.url, "no credentials: set AWS_ACCESS_KEY_ID/"
                                      "AWS_SECRET_ACCESS_KEY or AWS_PROFILE") from None  # fmt: skip
         except EndpointConnectionError:
-            raise DrcError(self.url, f"cannot reach {self.endpoint}") from None
+            raise store_error(self.url, "unreachable", what, self.endpoint) from None
         except BotoCoreError as exc:
             raise DrcError(self.url, f"{what}: {type(exc).__name__}") from None
 

@@ -22,6 +22,7 @@ from jobs.storage.base import (
     ObjectMeta,
     Progress,
     Store,
+    store_error,
 )
 
 SEGMENT_SIZE = 32 << 20
@@ -73,19 +74,17 @@ class SwiftStore(Store):
         try:
             yield
         except ClientException as exc:
-            status = exc.http_status
-            if status in (401, 403):
-                reason = f"authentication failed for user {self._creds['user']!r} (HTTP {status})"
-            elif status == 404:
-                reason = f"{what}: not found (HTTP 404)"
-            elif status is None:
-                reason = f"cannot reach {self._creds['authurl']} ({exc.msg})"
-            else:
-                reason = f"{what}: HTTP {status} {exc.http_reason or ''}".strip()
-            raise DrcError(self.url, reason) from None
+            status, url = exc.http_status, self._creds["authurl"]
+            kind, detail = {
+                401: ("auth", f"user {self._creds['user']!r}, HTTP 401"),
+                403: ("auth", f"user {self._creds['user']!r}, HTTP 403"),
+                404: ("missing", "HTTP 404"),
+                None: ("unreachable", f"{url} ({exc.msg})"),
+            }.get(status, ("", f"HTTP {status} {exc.http_reason or ''}".strip()))
+            raise store_error(self.url, kind, what, detail) from None
         except RequestException as exc:
-            raise DrcError(self.url, f"cannot reach {self._creds['authurl']} "
-                                     f"({type(exc).__name__})") from None  # fmt: skip
+            detail = f"{self._creds['authurl']} ({type(exc).__name__})"
+            raise store_error(self.url, "unreachable", what, detail) from None
 
     def _name(self, key: str) -> str:
         return f"{self.prefix}{key}"

@@ -152,6 +152,19 @@ def test_parquet_holds_the_exact_pixels(pipeline_run, sample_images):
             assert np.array_equal(got, expected), (image, size)
 
 
+def test_config_change_restarts_the_running_daemons(cluster, pipeline_run):
+    before = set(cluster.daemon_pids())
+    cluster.playbook("main.yml", spark_shuffle_partitions=5)
+    after = set(cluster.daemon_pids())
+    assert len(after) == 2 and not before & after  # master and worker are new JVMs
+    conf = (cluster.root / "spark/conf/spark-defaults.conf").read_text()
+    assert "spark.sql.shuffle.partitions" in conf and " 5" in conf
+    status = master_status(cluster.master_ui)  # main.yml waited for it: no sleep here
+    assert status["status"] == "ALIVE"
+    assert [w["state"] for w in status["workers"]].count("ALIVE") == 1
+    cluster.playbook("main.yml")  # back to the defaults, for the tests that follow
+
+
 def test_second_configure_changes_nothing(cluster, pipeline_run):
     recap = cluster.playbook("main.yml", "hadoop.yml")
     assert changed_count(recap) == 0, recap[-1500:]

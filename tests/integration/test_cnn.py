@@ -4,15 +4,14 @@ exactly where it stopped, and predictions come out batched as a submission CSV."
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from jobs.cnn.train import TrainConfig, train
+from tests.processes import kill_when
 
 pytestmark = pytest.mark.integration
 
@@ -56,17 +55,12 @@ def test_killed_run_resumes_from_its_last_epoch(cnn_data, tmp_path):
 
     out = tmp_path / "killed"
     proc = drc(*cli_args(cnn_data, out, 4))
-    deadline = time.monotonic() + 300
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            done = out / "metrics.json"
-            if done.is_file() and json.loads(done.read_text())["epochs_done"] >= 2:
-                break
-            time.sleep(0.05)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, "training ended before it could be killed"
+
+    def two_epochs_done() -> bool:
+        done = out / "metrics.json"
+        return done.is_file() and json.loads(done.read_text())["epochs_done"] >= 2
+
+    kill_when(proc, two_epochs_done)
     killed_at = json.loads((out / "metrics.json").read_text())["epochs_done"]
     assert 2 <= killed_at < 4
 

@@ -3,10 +3,8 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,7 @@ import pytest
 from PIL import Image
 
 from jobs.storage import open_store, transfer
+from tests.processes import kill_when
 
 pytestmark = pytest.mark.integration
 
@@ -99,21 +98,12 @@ def test_interrupted_get_resumes_with_only_the_missing(stage_env, source, tmp_pa
     proc = subprocess.Popen([str(drc), "stage", "get", url, str(dest), "--jobs", "1"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     total = sum(len(b) for b in files.values())
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            moved = (
-                sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
-                if dest.exists()
-                else 0
-            )
-            if moved >= total // 2:
-                break
-            time.sleep(0.005)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, "get finished before it could be interrupted"
+
+    def half_the_bytes_moved() -> bool:
+        files_now = [p for p in dest.rglob("*") if p.is_file()] if dest.exists() else []
+        return sum(p.stat().st_size for p in files_now) >= total // 2
+
+    kill_when(proc, half_the_bytes_moved, timeout_s=120, poll_s=0.005)
     complete = {k for k in files if (dest / k).is_file()}
     assert 0 < len(complete) < len(files)
     assert (dest / "sub" / ".big.bin.partial").is_file()  # killed inside the 60 MB object

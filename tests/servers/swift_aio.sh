@@ -91,25 +91,12 @@ use = egg:swift#s3api
 use = egg:swift#memcache
 memcache_servers = 127.0.0.1:$memcached_port
 
-[filter:catch_errors]
-use = egg:swift#catch_errors
-[filter:gatekeeper]
-use = egg:swift#gatekeeper
-[filter:healthcheck]
-use = egg:swift#healthcheck
-[filter:proxy-logging]
-use = egg:swift#proxy_logging
-[filter:listing_formats]
-use = egg:swift#listing_formats
-[filter:bulk]
-use = egg:swift#bulk
-[filter:copy]
-use = egg:swift#copy
-[filter:slo]
-use = egg:swift#slo
-[filter:dlo]
-use = egg:swift#dlo
 CONF
+    # The plain middlewares: the egg entry point is the filter's name (- becomes _).
+    for filter in catch_errors gatekeeper healthcheck proxy-logging listing_formats bulk copy \
+        slo dlo; do
+        printf '[filter:%s]\nuse = egg:swift#%s\n' "$filter" "${filter//-/_}"
+    done >>"$etc/proxy-server.conf"
     for ring in object:$base container:$((base + 1)) account:$((base + 2)); do
         name=${ring%%:*} port=${ring##*:}
         [[ -f $etc/$name.ring.gz ]] && continue
