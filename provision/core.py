@@ -72,13 +72,7 @@ def launch(
                                        missing)  # fmt: skip
     # Every node, old and new, must answer before the cluster is usable.
     candidates = list(existing.values()) + made
-    ready, failures = [], []
-
-    def wait(node: Node) -> Node:
-        return provider.wait_ready(node, timeout_s)
-
-    results, wait_errors = run_parallel(wait, candidates)
-    ready = results
+    ready, wait_errors = run_parallel(lambda n: provider.wait_ready(n, timeout_s), candidates)
     ready_names = {n.name for n in ready}
     failures = [n for n in candidates if n.name not in ready_names]
     errors = create_errors + wait_errors

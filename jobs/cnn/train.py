@@ -203,6 +203,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
         schedule.step()
         total, seen = dist.sum(total, seen)
         train_s = time.perf_counter() - start
+        # Every rank scores the whole validation split: the early-stop decision then agrees
+        # on all ranks without another collective (validation is a fifth of the data).
         scores, levels, _ = evaluate(model, val_loader, task, device)
         if task.name == "ordinal" and len(levels):
             state["thresholds"] = fit_thresholds(scores, levels)

@@ -6,7 +6,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from jobs.errors import DrcError
-from jobs.storage.base import CHUNK, LocalDigest, ObjectInfo, ObjectMeta, Progress, Store
+from jobs.storage.base import (
+    CHUNK,
+    LocalDigest,
+    ObjectInfo,
+    ObjectMeta,
+    Progress,
+    Store,
+    local_digest,
+)
 
 
 class FileStore(Store):
@@ -27,8 +35,6 @@ class FileStore(Store):
         return ObjectMeta(sha256=None, segmented=False)
 
     def matches(self, info: ObjectInfo, local: LocalDigest) -> str | None:
-        from jobs.storage.base import local_digest
-
         if local.size != info.size:
             return None
         return "sha256" if local_digest(self.root / info.key).sha256 == local.sha256 else None

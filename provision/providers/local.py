@@ -36,6 +36,11 @@ def node_index(name: str) -> int:
     return 0 if name.endswith("-master") else int(name.rsplit("-", 1)[1])
 
 
+def cluster_of(name: str) -> str:
+    """'dr-master' / 'dr-worker-03' -> 'dr' (the names provision.model.node_names makes)."""
+    return name.rsplit("-master", 1)[0].rsplit("-worker-", 1)[0]
+
+
 class LocalProvider(Provider):
     name = "local"
 
@@ -130,7 +135,7 @@ class LocalProvider(Provider):
 
     def wait_ready(self, node: Node, timeout_s: float) -> Node:
         deadline = time.monotonic() + min(timeout_s, 60)
-        cluster = node.name.rsplit("-master", 1)[0].rsplit("-worker-", 1)[0]
+        cluster = cluster_of(node.name)
         while time.monotonic() < deadline:
             if self._answers_ssh(node, cluster):
                 return node
@@ -181,7 +186,7 @@ class LocalProvider(Provider):
             if not pids:
                 break
         sh("ip", "netns", "del", node.name, check=False)
-        cluster = node.name.rsplit("-master", 1)[0].rsplit("-worker-", 1)[0]
+        cluster = cluster_of(node.name)
         sh("ip", "link", "del", f"dv{self._tag(cluster)}{node_index(node.name)}", check=False)
         shutil.rmtree(self._dir(cluster) / "nodes" / node.name, ignore_errors=True)
 
