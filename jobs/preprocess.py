@@ -143,6 +143,10 @@ class Progress:
 
 
 def sizes_to_do(output: Path, sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """Sizes not yet complete. Without its quarantine table an output is not whole (cut
+    off before the table was written, or written by an older layout): redo every size."""
+    if not (output / "quarantine" / "quarantine.csv").is_file():
+        return tuple(sizes)
     return tuple(s for s in sizes if not (output / f"size={s}" / COMPLETE).exists())
 
 

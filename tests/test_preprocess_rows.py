@@ -39,3 +39,14 @@ def test_task_writes_one_file_per_size_and_yields_quarantine(tmp_path, sample_di
         expected = preprocess_bytes((sample_dir / "15_right.jpeg").read_bytes(), (16, 64))[0]
         got = np.frombuffer(first["pixels"], dtype=np.uint8).reshape(size, size, 3)
         assert np.array_equal(got, expected[size])
+
+
+def test_an_output_without_its_quarantine_table_is_redone(tmp_path):
+    from jobs.preprocess import COMPLETE, sizes_to_do, write_quarantine
+
+    for size in (16, 32):
+        (tmp_path / f"size={size}").mkdir()
+        (tmp_path / f"size={size}" / COMPLETE).touch()
+    assert sizes_to_do(tmp_path, (16, 32, 64)) == (16, 32, 64)  # e.g. an older layout
+    write_quarantine([], tmp_path)
+    assert sizes_to_do(tmp_path, (16, 32, 64)) == (64,)
