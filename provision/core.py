@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from jobs.errors import DrcError
-from provision.model import MASTER, WORKER, Node, NodeSpec, check_cluster_name, node_names
+from provision.model import MASTER, Node, NodeSpec, check_cluster_name, node_names
 from provision.parallel import run_parallel
 from provision.providers.base import Provider
 
@@ -107,6 +107,3 @@ def destroy(provider: Provider, cluster: str) -> list[str]:
         raise DrcError(cluster, f"could not release every node: {errors[0]}") from errors[0]
     provider.finish_destroy(cluster)
     return [n.name for n in nodes]
-
-
-__all__ = ["launch", "destroy", "LaunchResult", "WORKER"]

@@ -62,6 +62,14 @@ def _run_all(items: Iterable, work: Callable, result: TransferResult, jobs: int)
             result.size_only += how == "size"
 
 
+def _proof(store: Store, info: ObjectInfo, target: Path) -> str | None:
+    """How the local file is proven equal to the object, or None. A file of the wrong
+    size (e.g. cut off) is rejected from its stat, without reading it."""
+    if not target.is_file() or target.stat().st_size != info.size:
+        return None
+    return store.matches(info, local_digest(target))
+
+
 def _listing(store: Store) -> list[ObjectInfo]:
     infos = list(store.list())
     if not infos:
@@ -78,11 +86,10 @@ def get(url: str, dest: Path, jobs: int = JOBS) -> TransferResult:
 
     def one(info: ObjectInfo) -> tuple[int | None, str]:
         target = dest / safe_key(info.key, url)
-        if target.is_file():
-            how = store.matches(info, local_digest(target))
-            if how:
-                progress.finished(info.size)
-                return None, how
+        how = _proof(store, info, target)
+        if how:
+            progress.finished(info.size)
+            return None, how
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.partial")
         for _attempt in range(2):  # one retry: a connection cut mid-body shows as a mismatch
@@ -156,9 +163,7 @@ def verify(url: str, dest: Path, jobs: int = JOBS) -> VerifyResult:
 
     def one(info: ObjectInfo) -> tuple[ObjectInfo, str | None, bool]:
         target = dest / safe_key(info.key, url)
-        if not target.is_file():
-            return info, None, False
-        return info, store.matches(info, local_digest(target)), True
+        return info, _proof(store, info, target), target.is_file()
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for info, how, exists in pool.map(one, infos):
