@@ -3,10 +3,13 @@
     .venv/bin/python bench/cnn.py [--count 4096] [--device auto] [--workers 2]
 
 Measures, on one Parquet set written by `drc synth-features` (same layout as preprocess):
-  1. the data loader alone (streaming Parquet, dihedral augmentation, batching);
-  2. training images/s of seed2015 and drnet (forward, backward, step; bfloat16 autocast
-     on GPU), with the real loader feeding it;
-  3. inference images/s (batched forward, no gradients).
+  1. the data loader alone (streaming Parquet, batching, pinned copy), its first epoch
+     (worker start) left out;
+  2. training images/s of seed2015 and drnet (dihedral augmentation on the device,
+     forward, backward, step; bfloat16 autocast on GPU), with the real loader feeding it;
+  3. the same training step on one batch already on the device (the model's own bound):
+     when (2) is close to (3) the loader is not the bottleneck;
+  4. inference images/s (batched forward, no gradients).
 The 2015 project trained at about 95 images/s (128 px, one GPU, Theano). Writes
 bench/results/cnn-<device>.json.
 """
@@ -21,7 +24,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from jobs.cnn.data import ParquetImages, to_input
+from jobs.cnn.data import ParquetImages, random_turns, to_input
 from jobs.cnn.models import build
 from jobs.cnn.tasks import make_task
 from jobs.cnn.train import autocast, pick_device
@@ -46,42 +49,70 @@ def sync(device) -> None:
 
 
 def loader(data: Path, batch: int, workers: int, device) -> DataLoader:
-    images = ParquetImages(data, SIZE, split="all", augment=True, shuffle=True)
+    images = ParquetImages(data, SIZE, split="all", shuffle=True)
     return DataLoader(images, batch_size=batch, num_workers=workers,
                       pin_memory=device.type == "cuda", persistent_workers=workers > 0,
                       prefetch_factor=4 if workers else None)  # fmt: skip
 
 
-def loader_rate(data: Path, batch: int, workers: int, device) -> float:
-    seen, start = 0, time.perf_counter()
-    for x, _, _ in loader(data, batch, workers, device):
-        x.to(device, non_blocking=True)
-        seen += len(x)
+def loader_rate(data: Path, batch: int, workers: int, device, epochs: int) -> float:
+    feed, seen, start = loader(data, batch, workers, device), 0, None
+    for epoch in range(epochs + 1):
+        if epoch == 1:
+            sync(device)
+            start = time.perf_counter()
+        for x, _, _ in feed:
+            x.to(device, non_blocking=True)
+            seen += len(x) if epoch else 0
     sync(device)
     return seen / (time.perf_counter() - start)
 
 
-def train_rate(name: str, data: Path, batch: int, workers: int, device, epochs: int) -> float:
+def train_step(name: str, device):
+    """One optimisation step of `name` (ordinal task), as train.py takes it."""
     task = make_task("ordinal")
     model = build(name, SIZE, task.outputs).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     loss_fn = task.loss(None)
-    feed = loader(data, batch, workers, device)
+
+    def step(x: torch.Tensor, levels: torch.Tensor) -> None:
+        with autocast(device):
+            out = model(to_input(x, device, random_turns(len(x))))
+        loss = loss_fn(task.output(out).float(), task.target(levels).to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def train_rate(name: str, data: Path, batch: int, workers: int, device, epochs: int) -> float:
+    step, feed = train_step(name, device), loader(data, batch, workers, device)
     seen, start = 0, None
     for epoch in range(epochs + 1):  # epoch 0 warms up (allocator, cuDNN autotune)
         if epoch == 1:
             sync(device)
             start = time.perf_counter()
         for x, levels, _ in feed:
-            with autocast(device):
-                out = model(to_input(x, device))
-            loss = loss_fn(task.output(out).float(), task.target(levels).to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            step(x, levels)
             seen += len(x) if epoch else 0
     sync(device)
     return seen / (time.perf_counter() - start)
+
+
+def resident_train_rate(name: str, batch: int, device, steps: int) -> float:
+    """Training steps on one batch already on the device: no loader, no copy."""
+    step = train_step(name, device)
+    x = torch.randint(0, 256, (batch, SIZE, SIZE, 3), dtype=torch.uint8, device=device)
+    levels = torch.randint(0, 5, (batch,), device=device)
+    for _ in range(3):
+        step(x, levels)
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step(x, levels)
+    sync(device)
+    return steps * batch / (time.perf_counter() - start)
 
 
 def infer_rate(name: str, batch: int, device, steps: int) -> float:
@@ -104,9 +135,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int)
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--out", type=Path, help="default bench/results/cnn-DEVICE.json")
     args = parser.parse_args()
     device = pick_device(args.device, 0)
     batch = args.batch or (256 if device.type == "cuda" else 64)
+    steps = 50 if device.type == "cuda" else 3
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     with tempfile.TemporaryDirectory(prefix="drc-cnn-bench-") as tmp:
@@ -118,19 +151,24 @@ def main() -> None:
             "images": args.count,
             "batch": batch,
             "loader_workers": args.workers,
-            "loader_images_per_s": round(loader_rate(data, batch, args.workers, device)),
+            "loader_images_per_s": round(
+                loader_rate(data, batch, args.workers, device, args.epochs)
+            ),
             "train_images_per_s": {
                 m: round(train_rate(m, data, batch, args.workers, device, args.epochs))
                 for m in ("seed2015", "drnet")
             },
-            "inference_images_per_s": {
-                m: round(infer_rate(m, batch * 2, device, 20 if device.type == "cuda" else 3))
+            "resident_train_images_per_s": {
+                m: round(resident_train_rate(m, batch, device, steps))
                 for m in ("seed2015", "drnet")
+            },
+            "inference_images_per_s": {
+                m: round(infer_rate(m, batch * 2, device, steps)) for m in ("seed2015", "drnet")
             },
             "torch": torch.__version__,
         }
     print(json.dumps(result, indent=2))
-    out = REPO / "bench" / "results" / f"cnn-{device.type}.json"
+    out = args.out or REPO / "bench" / "results" / f"cnn-{device.type}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
 
 

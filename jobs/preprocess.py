@@ -25,20 +25,9 @@ from pyspark.sql import functions as F
 
 from jobs.images import ImageRejected, preprocess_bytes
 from jobs.labels import list_images, parse_image_name, read_labels
+from jobs.layout import COMPLETE, PIXELS_SCHEMA
 
 FLUSH_IMAGES = 32  # images per Parquet row group: bounds each task's memory
-COMPLETE = "_SUCCESS"  # present only in a size directory that is whole
-
-PIXELS_SCHEMA = pa.schema(
-    [
-        pa.field("image", pa.string(), nullable=False),
-        pa.field("subject", pa.int32()),
-        pa.field("eye", pa.string()),
-        pa.field("level", pa.int32()),
-        pa.field("format", pa.string()),
-        pa.field("pixels", pa.binary()),  # HxWx3 uint8, row-major
-    ]
-)
 
 
 def process_paths(

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jobs.preprocess import COMPLETE, PIXELS_SCHEMA
+from jobs.layout import COMPLETE, PIXELS_SCHEMA
 from jobs.synth import plan
 
 ROWS_PER_FILE = 2048

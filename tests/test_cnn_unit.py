@@ -5,11 +5,13 @@ import numpy as np
 import pytest
 import torch
 
+from jobs.cnn.data import dihedral_batch, to_input
 from jobs.cnn.models import build
 from jobs.cnn.predict import blend_eyes, predict
 from jobs.cnn.tasks import fit_thresholds, make_task
 from jobs.cnn.train import TrainConfig, class_weights, train
 from jobs.errors import DrcError
+from jobs.images import dihedral
 from jobs.kappa import quadratic_weighted_kappa
 from jobs.split import spark_hash
 
@@ -18,6 +20,19 @@ def test_split_hash_is_sparks():
     # Values of Spark SQL `hash(cast(s as int), 42)` from pyspark 4.3.0.
     assert [spark_hash(s, 42) for s in (-5, 0, 1, 2)] == [1666486249, 2132083686, -1308836552,
                                                            -306580089]  # fmt: skip
+
+
+def test_batch_augmentation_is_the_per_image_dihedral():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (16, 5, 5, 3), dtype=np.uint8)
+    turns = torch.tensor([k % 8 for k in range(16)])
+    moved = dihedral_batch(torch.from_numpy(images), turns).numpy()
+    for image, k, got in zip(images, turns.tolist(), moved, strict=True):
+        np.testing.assert_array_equal(got, dihedral(image, k))
+    x = to_input(torch.from_numpy(images), torch.device("cpu"), turns)
+    assert x.shape == (16, 3, 5, 5)
+    np.testing.assert_allclose(x[5].permute(1, 2, 0).numpy(),
+                               dihedral(images[5], 5) / 127.5 - 1, atol=1e-6)  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "size"), [("seed2015", 64), ("seed2015", 128), ("drnet", 96)])

@@ -4,7 +4,8 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from jobs.images import preprocess_bytes
-from jobs.preprocess import PIXELS_SCHEMA, preprocess_partition, process_paths
+from jobs.layout import PIXELS_SCHEMA
+from jobs.preprocess import preprocess_partition, process_paths
 
 
 def test_identity_pixels_and_quarantine(tmp_path, sample_dir):
@@ -42,7 +43,8 @@ def test_task_writes_one_file_per_size_and_yields_quarantine(tmp_path, sample_di
 
 
 def test_an_output_without_its_quarantine_table_is_redone(tmp_path):
-    from jobs.preprocess import COMPLETE, sizes_to_do, write_quarantine
+    from jobs.layout import COMPLETE
+    from jobs.preprocess import sizes_to_do, write_quarantine
 
     for size in (16, 32):
         (tmp_path / f"size={size}").mkdir()

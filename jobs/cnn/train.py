@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from jobs.cnn.data import ParquetImages, label_counts, to_input
+from jobs.cnn.data import ParquetImages, label_counts, random_turns, to_input
 from jobs.cnn.models import build
 from jobs.cnn.tasks import DEFAULT_THRESHOLDS, Task, fit_thresholds, make_task
 from jobs.errors import DrcError
@@ -174,34 +174,37 @@ def train(cfg: TrainConfig, log=print) -> dict:
         net = torch.nn.parallel.DistributedDataParallel(model)
     loss_fn = task.loss(class_weights(counts) if cfg.class_weights else None).to(device)
     common = {"keep": task.keep, "fraction": cfg.validation, "seed": cfg.seed}
-    train_set = ParquetImages(Path(cfg.data), cfg.size, split=split, augment=cfg.augment,
-                              graham_norm=cfg.graham, rank=dist.rank, world=dist.world,
-                              shuffle=True, **common)  # fmt: skip
+    train_set = ParquetImages(Path(cfg.data), cfg.size, split=split, graham_norm=cfg.graham,
+                              rank=dist.rank, world=dist.world, shuffle=True,
+                              **common)  # fmt: skip
     val_set = ParquetImages(Path(cfg.data), cfg.size, split="validation" if split == "train"
                             else "all", graham_norm=cfg.graham, **common)  # fmt: skip
     pin = device.type == "cuda"
     loader_args = {"batch_size": cfg.batch_size, "num_workers": cfg.workers, "pin_memory": pin}
     val_loader = DataLoader(val_set, **{**loader_args, "batch_size": cfg.batch_size * 2})
     for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
-        torch.manual_seed(cfg.seed * 1000 + epoch)  # dropout etc.: same on a resumed run
+        # dropout, augmentation: drawn alike on a resumed run
+        torch.manual_seed(cfg.seed * 1000 + epoch)
         train_set.set_epoch(epoch)
         net.train()
-        start, total, seen = time.perf_counter(), 0.0, 0
+        start, total, seen = time.perf_counter(), torch.zeros((), device=device), 0
         join = (torch.distributed.algorithms.join.Join([net]) if dist.world > 1
                 else nullcontext())  # uneven shards per rank  # fmt: skip
         with join:
             for x, levels, _ in DataLoader(train_set, **loader_args):
                 target = task.target(levels).to(device, non_blocking=True)
+                turns = random_turns(len(x)) if cfg.augment else None
                 with autocast(device):
-                    output = net(to_input(x, device))
+                    output = net(to_input(x, device, turns))
                 loss = loss_fn(task.output(output).float(), target)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                total += loss.item() * len(target)
+                # summed on the device: reading the loss each step would stall the GPU queue
+                total += loss.detach() * len(target)
                 seen += len(target)
         schedule.step()
-        total, seen = dist.sum(total, seen)
+        total, seen = dist.sum(total.item(), seen)
         train_s = time.perf_counter() - start
         # Every rank scores the whole validation split: the early-stop decision then agrees
         # on all ranks without another collective (validation is a fifth of the data).
