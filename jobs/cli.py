@@ -159,6 +159,7 @@ def train_lr_submission(args: argparse.Namespace, data: Path, out: Path):
         return [str(data), str(args.size), str(report), *common], build_jar(data / "_build")
     app_args = ["--input", str(data), "--out", str(out), "--size", str(args.size),
                 "--solver", args.solver, "--elastic-net", str(args.elastic_net), *common,
+                "--kernel", args.kernel,
                 "--standardize" if args.standardize else "--no-standardize"]  # fmt: skip
     app_args += ["--class-weights"] * args.class_weights + ["--compare-numpy"] * args.compare_numpy
     return app_args, None
@@ -413,6 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also fit the same model without Spark and report the time ratio",
     )
+    p.add_argument("--kernel", choices=["fused", "numpy"], default="fused",
+                   help="blocks gradient kernel: fused (numba, default) or numpy")  # fmt: skip
     p.set_defaults(func=cmd_train_lr)
 
     p = sub.add_parser("predict", help="Kaggle submission CSV (image,level) from a model")
@@ -487,7 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=str(Path(__file__).resolve().parents[2] / "shared/seed/spark_lr_perf.csv"),
     )
     p.set_defaults(func=cmd_bench_grid, validation=0.2, reg=0.01, elastic_net=0.0, seed=42,
-                   standardize=True, class_weights=False, compare_numpy=False)  # fmt: skip
+                   standardize=True, class_weights=False, compare_numpy=False,
+                   kernel="fused")  # fmt: skip
 
     p = sub.add_parser("report", help="print the results table of a pipeline output")
     p.add_argument("out")

@@ -31,6 +31,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--class-weights", action="store_true")
     p.add_argument("--compare-numpy", action="store_true")
+    p.add_argument("--kernel", choices=["fused", "numpy"], default="fused")
     p.add_argument("--partitions", type=int)
     p.add_argument("--csv", action="store_true")
     p.add_argument("--train-size", type=int)

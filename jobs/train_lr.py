@@ -60,7 +60,8 @@ def executor_peaks(spark: SparkSession) -> dict:
 
 
 def fit_blocks(spark, args, blocks, d, timings) -> tuple[dict, np.ndarray, np.ndarray]:
-    options = {"reg": args.reg, "balance": args.class_weights, "standardize": args.standardize}
+    options = {"reg": args.reg, "balance": args.class_weights, "standardize": args.standardize,
+               "kernel": args.kernel}  # fmt: skip
     start = time.perf_counter()
     trainer = lr_blocks.spark_trainer(spark, blocks, d, **options)
     timings["stats"] = time.perf_counter() - start
@@ -139,7 +140,8 @@ def run(spark: SparkSession, args) -> dict:
     timings: dict[str, float] = {}
     report = {"size": args.size, "solver": args.solver, "reg": args.reg,
               "max_iter": args.max_iter, "validation_fraction": args.validation,
-              "class_weights": args.class_weights, "standardize": args.standardize}  # fmt: skip
+              "class_weights": args.class_weights, "standardize": args.standardize,
+              "kernel": args.kernel}  # fmt: skip
     if args.solver == "ml":
         report.update(fit_ml(spark, args, timings))
     else:

@@ -38,6 +38,30 @@ def test_gradient_matches_finite_differences():
         assert grad[i] == pytest.approx(numeric, rel=2e-2, abs=2e-4)
 
 
+@pytest.mark.parametrize("rows", [1, 6, 37])
+def test_fused_kernel_gives_the_numpy_kernels_gradient(rows):
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 256, (rows, 300), dtype=np.uint8)
+    y = rng.integers(0, 5, rows)
+    weight = rng.uniform(0.5, 2.0, rows)
+    w_raw = rng.normal(0, 1e-3, (300, 5)).astype(np.float32)
+    b_raw = rng.normal(0, 0.1, 5).astype(np.float32)
+    ref = lr_math.block_gradient(x, y, weight, w_raw, b_raw)
+    got = lr_math.fused_gradient(x, y, weight, w_raw, b_raw)
+    assert got[0] == pytest.approx(ref[0], rel=1e-5)
+    np.testing.assert_allclose(got[1], ref[1], rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(got[2], ref[2], rtol=1e-5, atol=1e-6)
+
+
+def test_blocks_are_dealt_evenly_to_the_cores():
+    blocks = [{"n": n} for n in (1650, 1650, 1700, 900, 40, 1650, 1600)]
+    groups = lr_blocks.balanced_groups(blocks, 2)
+    assert sorted(b["n"] for g in groups for b in g) == sorted(b["n"] for b in blocks)
+    loads = [sum(b["n"] for b in g) for g in groups]
+    assert max(loads) - min(loads) <= 1700
+    assert len(lr_blocks.balanced_groups(blocks[:1], 4)) == 1
+
+
 def test_standardisation_is_folded_into_the_weights():
     rng = np.random.default_rng(1)
     x = rng.integers(0, 255, (50, 4), dtype=np.uint8)
@@ -69,11 +93,12 @@ def blocks_like_spark(tmp_path, count=600, size=8):
             + lr_blocks._write_block(1, rows[half:], str(tmp_path)))  # fmt: skip
 
 
-def test_numpy_trainer_learns_the_planted_signal(tmp_path):
+@pytest.mark.parametrize("kernel", ["fused", "numpy"])
+def test_numpy_trainer_learns_the_planted_signal(tmp_path, kernel):
     blocks = blocks_like_spark(tmp_path)
     assert sorted(b["validation"] for b in blocks) == [False, False, True, True]
     trainer = lr_blocks.numpy_trainer(blocks, 8 * 8 * 3, reg=0.01, balance=False,
-                                      standardize=True)  # fmt: skip
+                                      standardize=True, kernel=kernel)  # fmt: skip
     w_raw, b_raw = trainer.fit(max_iter=60)
     _, truth, pred = lr_blocks.predict_blocks([b for b in blocks if b["validation"]], w_raw, b_raw)
     assert len(truth) > 50
