@@ -48,15 +48,15 @@ def sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def loader(data: Path, batch: int, workers: int, device) -> DataLoader:
+def loader(data: Path, batch: int, workers: int, device, pin: bool) -> DataLoader:
     images = ParquetImages(data, SIZE, split="all", shuffle=True)
     return DataLoader(images, batch_size=batch, num_workers=workers,
-                      pin_memory=device.type == "cuda", persistent_workers=workers > 0,
+                      pin_memory=pin and device.type == "cuda", persistent_workers=workers > 0,
                       prefetch_factor=4 if workers else None)  # fmt: skip
 
 
-def loader_rate(data: Path, batch: int, workers: int, device, epochs: int) -> float:
-    feed, seen, start = loader(data, batch, workers, device), 0, None
+def loader_rate(data: Path, batch: int, workers: int, device, epochs: int, pin: bool) -> float:
+    feed, seen, start = loader(data, batch, workers, device, pin), 0, None
     for epoch in range(epochs + 1):
         if epoch == 1:
             sync(device)
@@ -86,8 +86,9 @@ def train_step(name: str, device):
     return step
 
 
-def train_rate(name: str, data: Path, batch: int, workers: int, device, epochs: int) -> float:
-    step, feed = train_step(name, device), loader(data, batch, workers, device)
+def train_rate(name: str, data: Path, batch: int, workers: int, device, epochs: int,
+               pin: bool) -> float:  # fmt: skip
+    step, feed = train_step(name, device), loader(data, batch, workers, device, pin)
     seen, start = 0, None
     for epoch in range(epochs + 1):  # epoch 0 warms up (allocator, cuDNN autotune)
         if epoch == 1:
@@ -135,6 +136,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int)
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True,
+                        help="pinned host memory for the batches (GPU)")  # fmt: skip
     parser.add_argument("--out", type=Path, help="default bench/results/cnn-DEVICE.json")
     args = parser.parse_args()
     device = pick_device(args.device, 0)
@@ -151,11 +154,12 @@ def main() -> None:
             "images": args.count,
             "batch": batch,
             "loader_workers": args.workers,
+            "pinned": args.pin and device.type == "cuda",
             "loader_images_per_s": round(
-                loader_rate(data, batch, args.workers, device, args.epochs)
+                loader_rate(data, batch, args.workers, device, args.epochs, args.pin)
             ),
             "train_images_per_s": {
-                m: round(train_rate(m, data, batch, args.workers, device, args.epochs))
+                m: round(train_rate(m, data, batch, args.workers, device, args.epochs, args.pin))
                 for m in ("seed2015", "drnet")
             },
             "resident_train_images_per_s": {
