@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 from scipy.optimize import minimize
 
 from jobs import lr_math
+from jobs.errors import DrcError
 
 SPLIT_BUCKETS = 1000
 
@@ -126,6 +127,13 @@ def _group_sum(task, blocks: list[dict], add=_add) -> tuple:
     return out
 
 
+def training_blocks(blocks: list[dict]) -> list[dict]:
+    train = [b for b in blocks if not b["validation"]]
+    if not train:
+        raise DrcError("train-lr", "no labelled images on the training side of the split")
+    return train
+
+
 def balanced_groups(blocks: list[dict], groups: int) -> list[list[dict]]:
     """Blocks dealt into `groups` lists of near-equal rows (largest first, to the
     lightest group), so every core finishes an evaluation at the same time."""
@@ -185,7 +193,7 @@ def spark_trainer(spark: SparkSession, blocks: list[dict], d: int, kernel: str =
     on the driver: an evaluation is then one stage of as many tasks as cores. (A task and
     a 2 MB gradient per block, tree-reduced, cost ~1 s an evaluation in Spark overhead.)"""
     sc = spark.sparkContext
-    train = [b for b in blocks if not b["validation"]]
+    train = training_blocks(blocks)
     groups = balanced_groups(train, sc.defaultParallelism)
     rdd = sc.parallelize(groups, len(groups))
 
@@ -206,7 +214,7 @@ def spark_trainer(spark: SparkSession, blocks: list[dict], d: int, kernel: str =
 
 def numpy_trainer(blocks: list[dict], d: int, kernel: str = "fused", **options) -> Trainer:
     """The same model on one machine, no Spark: the baseline the Spark run is compared to."""
-    train = [b for b in blocks if not b["validation"]]
+    train = training_blocks(blocks)
 
     def feature_sums():
         return _group_sum(_sums_task, train, _add_sums)

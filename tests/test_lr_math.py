@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from jobs import lr_blocks, lr_math
+from jobs.errors import DrcError
 from jobs.kappa import quadratic_weighted_kappa
 from jobs.synth import plan
 from jobs.synth_features import make_pixels
@@ -60,6 +61,12 @@ def test_blocks_are_dealt_evenly_to_the_cores():
     loads = [sum(b["n"] for b in g) for g in groups]
     assert max(loads) - min(loads) <= 1700
     assert len(lr_blocks.balanced_groups(blocks[:1], 4)) == 1
+
+
+def test_no_training_rows_is_one_clear_error():
+    with pytest.raises(DrcError, match="no labelled images on the training side"):
+        lr_blocks.numpy_trainer([{"n": 5, "validation": True}], 12, reg=0.01, balance=False,
+                                standardize=False)  # fmt: skip
 
 
 def test_standardisation_is_folded_into_the_weights():
