@@ -4,7 +4,7 @@ through the preprocess job's own task body, in this process (no cluster needed).
 from pathlib import Path
 
 from jobs.labels import read_labels
-from jobs.preprocess import preprocess_partition
+from jobs.preprocess_task import preprocess_partition
 from jobs.synth import generate
 
 

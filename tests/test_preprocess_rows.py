@@ -5,7 +5,7 @@ import pyarrow.parquet as pq
 
 from jobs.images import preprocess_bytes
 from jobs.layout import PIXELS_SCHEMA
-from jobs.preprocess import preprocess_partition, process_paths
+from jobs.preprocess_task import preprocess_partition, process_paths
 
 
 def test_identity_pixels_and_quarantine(tmp_path, sample_dir):
