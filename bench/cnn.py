@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader
 from jobs.cnn.data import ParquetImages, random_turns, to_input
 from jobs.cnn.models import build
 from jobs.cnn.tasks import make_task
-from jobs.cnn.train import autocast, pick_device
+from jobs.cnn.train import autocast, pick_device, train_step
 from jobs.synth_features import generate
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def sync(device) -> None:
 def loader(data: Path, batch: int, workers: int, device, pin: bool) -> DataLoader:
     images = ParquetImages(data, SIZE, split="all", shuffle=True)
     return DataLoader(images, batch_size=batch, num_workers=workers,
-                      pin_memory=pin and device.type == "cuda", persistent_workers=workers > 0,
+                      pin_memory=pin, persistent_workers=workers > 0,
                       prefetch_factor=4 if workers else None)  # fmt: skip
 
 
@@ -68,27 +68,23 @@ def loader_rate(data: Path, batch: int, workers: int, device, epochs: int, pin: 
     return seen / (time.perf_counter() - start)
 
 
-def train_step(name: str, device):
-    """One optimisation step of `name` (ordinal task), as train.py takes it."""
+def make_step(name: str, device):
+    """train.py's optimisation step for `name` (ordinal task, augmented)."""
     task = make_task("ordinal")
     model = build(name, SIZE, task.outputs).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     loss_fn = task.loss(None)
 
     def step(x: torch.Tensor, levels: torch.Tensor) -> None:
-        with autocast(device):
-            out = model(to_input(x, device, random_turns(len(x))))
-        loss = loss_fn(task.output(out).float(), task.target(levels).to(device))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        train_step(model, task, loss_fn, optimizer, x, levels, random_turns(len(x)),
+                         device)  # fmt: skip
 
     return step
 
 
 def train_rate(name: str, data: Path, batch: int, workers: int, device, epochs: int,
                pin: bool) -> float:  # fmt: skip
-    step, feed = train_step(name, device), loader(data, batch, workers, device, pin)
+    step, feed = make_step(name, device), loader(data, batch, workers, device, pin)
     seen, start = 0, None
     for epoch in range(epochs + 1):  # epoch 0 warms up (allocator, cuDNN autotune)
         if epoch == 1:
@@ -103,7 +99,7 @@ def train_rate(name: str, data: Path, batch: int, workers: int, device, epochs: 
 
 def resident_train_rate(name: str, batch: int, device, steps: int) -> float:
     """Training steps on one batch already on the device: no loader, no copy."""
-    step = train_step(name, device)
+    step = make_step(name, device)
     x = torch.randint(0, 256, (batch, SIZE, SIZE, 3), dtype=torch.uint8, device=device)
     levels = torch.randint(0, 5, (batch,), device=device)
     for _ in range(3):
@@ -143,6 +139,7 @@ def main() -> None:
     device = pick_device(args.device, 0)
     batch = args.batch or (256 if device.type == "cuda" else 64)
     steps = 50 if device.type == "cuda" else 3
+    pin = args.pin and device.type == "cuda"  # pinned memory serves only a GPU copy
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     with tempfile.TemporaryDirectory(prefix="drc-cnn-bench-") as tmp:
@@ -154,12 +151,12 @@ def main() -> None:
             "images": args.count,
             "batch": batch,
             "loader_workers": args.workers,
-            "pinned": args.pin and device.type == "cuda",
+            "pinned": pin,
             "loader_images_per_s": round(
-                loader_rate(data, batch, args.workers, device, args.epochs, args.pin)
+                loader_rate(data, batch, args.workers, device, args.epochs, pin)
             ),
             "train_images_per_s": {
-                m: round(train_rate(m, data, batch, args.workers, device, args.epochs, args.pin))
+                m: round(train_rate(m, data, batch, args.workers, device, args.epochs, pin))
                 for m in ("seed2015", "drnet")
             },
             "resident_train_images_per_s": {

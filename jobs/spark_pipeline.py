@@ -13,7 +13,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs import logreg, lr_blocks, preprocess
+from jobs import logreg, lr_blocks, lr_math, preprocess
 from jobs.kappa import grade_confusion, quadratic_weighted_kappa
 
 MIN_SUBJECTS_FOR_SPLIT = 10
@@ -31,7 +31,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--class-weights", action="store_true")
     p.add_argument("--compare-numpy", action="store_true")
-    p.add_argument("--kernel", choices=["fused", "numpy"], default="fused")
+    p.add_argument("--kernel", choices=sorted(lr_math.KERNELS), default="fused")
     p.add_argument("--partitions", type=int)
     p.add_argument("--csv", action="store_true")
     p.add_argument("--train-size", type=int)

@@ -110,3 +110,13 @@ def test_numpy_trainer_learns_the_planted_signal(tmp_path, kernel):
     _, truth, pred = lr_blocks.predict_blocks([b for b in blocks if b["validation"]], w_raw, b_raw)
     assert len(truth) > 50
     assert quadratic_weighted_kappa(truth.tolist(), pred.tolist()) >= 0.8
+
+
+def test_both_entry_points_offer_every_kernel():
+    from jobs.cli import build_parser
+    from jobs.spark_pipeline import parse_args
+
+    for kernel in lr_math.KERNELS:
+        assert build_parser().parse_args(["train-lr", "d", "--kernel", kernel]).kernel == kernel
+        args = parse_args(["train-lr", "--input", "i", "--out", "o", "--kernel", kernel])
+        assert args.kernel == kernel

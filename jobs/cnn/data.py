@@ -114,9 +114,9 @@ def dihedral_batch(batch: torch.Tensor, turns: torch.Tensor) -> torch.Tensor:
     """NHWC batch with image i moved by the turns[i]-th symmetry of the square, as
     `images.dihedral` does to one image: eight grouped operations, not one per image.
     `turns` stays on the CPU: grouping there keeps a GPU batch free of host syncs."""
-    out = torch.empty_like(batch)
+    out, turns = torch.empty_like(batch), turns.cpu()
     for k in range(8):
-        index = (turns.cpu() == k).nonzero().squeeze(1)
+        index = (turns == k).nonzero().squeeze(1)
         if len(index):
             index = index.to(batch.device, non_blocking=True)
             moved = torch.rot90(batch[index], k % 4, (1, 2))

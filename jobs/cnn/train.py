@@ -72,6 +72,18 @@ def autocast(device: torch.device):
     return nullcontext()
 
 
+def train_step(net, task: Task, loss_fn, optimizer, x, levels, turns, device) -> torch.Tensor:
+    """One optimisation step on a uint8 batch (augmented on the device by `turns`)."""
+    target = task.target(levels).to(device, non_blocking=True)
+    with autocast(device):
+        output = net(to_input(x, device, turns))
+    loss = loss_fn(task.output(output).float(), target)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
 def evaluate(model, loader, task: Task, device) -> tuple[np.ndarray, np.ndarray, list[str]]:
     model.eval()
     scores, levels, names = [], [], []
@@ -192,17 +204,11 @@ def train(cfg: TrainConfig, log=print) -> dict:
                 else nullcontext())  # uneven shards per rank  # fmt: skip
         with join:
             for x, levels, _ in DataLoader(train_set, **loader_args):
-                target = task.target(levels).to(device, non_blocking=True)
                 turns = random_turns(len(x)) if cfg.augment else None
-                with autocast(device):
-                    output = net(to_input(x, device, turns))
-                loss = loss_fn(task.output(output).float(), target)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                loss = train_step(net, task, loss_fn, optimizer, x, levels, turns, device)
                 # summed on the device: reading the loss each step would stall the GPU queue
-                total += loss.detach() * len(target)
-                seen += len(target)
+                total += loss.detach() * len(x)
+                seen += len(x)
         schedule.step()
         total, seen = dist.sum(total.item(), seen)
         train_s = time.perf_counter() - start
