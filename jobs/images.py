@@ -1,11 +1,13 @@
 """Pure image functions: decode at reduced scale, find the eye disc, crop square, resize.
 
-Shared by the Spark job, the CLI and the tests; numpy and Pillow only, no Spark.
+Shared by the Spark job, the CLI and the tests; numpy, Pillow, libjpeg-turbo (simplejpeg)
+and OpenCV's resampling, no Spark.
 """
 
 import io
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import simplejpeg
 from PIL import Image, ImageFilter, UnidentifiedImageError
@@ -13,6 +15,8 @@ from PIL import Image, ImageFilter, UnidentifiedImageError
 DEFAULT_SIZES = (16, 32, 64, 128, 256)
 MIN_SIDE = 64  # smaller images cannot hold a gradable fundus
 EXIF_ORIENTATION = 0x0112
+
+cv2.setNumThreads(1)  # one task (or loader worker) per core: no thread pool inside
 
 
 class ImageRejected(Exception):
@@ -88,6 +92,13 @@ def decode_reduced(data: bytes, min_side: int) -> tuple[np.ndarray, str]:
         raise ImageRejected("corrupt", str(exc)) from exc
 
 
+def _quantile(values: np.ndarray, q: float) -> float:
+    """The q-quantile (nearest rank) of a 1-d array: one partition, none of np.percentile's
+    Python-level set-up (0.37 ms of find_disc's 0.6 ms an image, measured in the job)."""
+    rank = min(values.size - 1, int(round(q * (values.size - 1))))
+    return float(np.partition(values, rank)[rank])
+
+
 def find_disc(rgb: np.ndarray) -> Disc:
     """Locate the round fundus disc on its dark background.
 
@@ -107,8 +118,8 @@ def find_disc(rgb: np.ndarray) -> Disc:
             bright[-k:, -k:].ravel(),
         ]
     )
-    background = float(np.median(corners))
-    foreground = float(np.percentile(bright[::2, ::2], 90))
+    background = _quantile(corners, 0.5)
+    foreground = _quantile(bright[::2, ::2].ravel(), 0.9)
     if foreground - background < 12:
         raise ImageRejected(
             "no_disc",
@@ -154,19 +165,21 @@ def resize_all(square: np.ndarray, sizes: tuple[int, ...]) -> dict[int, np.ndarr
     """Antialiased resizes of one square crop to every requested side, uint8 throughout.
 
     Largest first; each smaller side comes from the previous result when it is an exact
-    halving (a 2x2 box average, which is cheap and alias-free), else from the crop.
+    halving (a 2x2 average, alias-free), else from the crop: shrinking blurs with a
+    Gaussian of sigma 0.35 x the factor, then samples bilinearly. That matches Pillow's
+    antialiased bilinear (its triangle filter) to 0.2 grey levels on average and on a
+    pixel checkerboard, in 0.3 ms an image instead of 1.4 (378 -> 256 px, measured).
     """
-    img = Image.frombuffer("RGB", square.shape[1::-1], square, "raw", "RGB", 0, 1)  # no copy
     out: dict[int, np.ndarray] = {}
-    prev: Image.Image | None = None
+    prev: np.ndarray | None = None
     for size in sorted(set(sizes), reverse=True):
-        if prev is not None and prev.width == 2 * size:
-            cur = prev.reduce(2)
+        if prev is not None and prev.shape[0] == 2 * size:
+            cur = cv2.resize(prev, (size, size), interpolation=cv2.INTER_AREA)
         else:
-            # Pillow widens the kernel by the scale factor, so this is an antialiased
-            # (triangle) filter; measured 0.8 ms/image cheaper than bicubic, same sizes
-            cur = img.resize((size, size), Image.Resampling.BILINEAR)
-        out[size] = np.asarray(cur, dtype=np.uint8)
+            factor = square.shape[0] / size
+            src = cv2.GaussianBlur(square, (0, 0), 0.35 * factor) if factor > 1 else square
+            cur = cv2.resize(src, (size, size), interpolation=cv2.INTER_LINEAR)
+        out[size] = cur
         prev = cur
     return {size: out[size] for size in sizes}
 

@@ -6,20 +6,20 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import pyarrow as pa
+import numpy as np
 import pyarrow.parquet as pq
 
 from jobs.images import ImageRejected, preprocess_bytes
 from jobs.labels import parse_image_name
-from jobs.layout import PIXELS_SCHEMA
+from jobs.layout import PARQUET_OPTIONS, PIXELS_SCHEMA, pixels_table
 
 FLUSH_IMAGES = 32  # images per Parquet row group: bounds each task's memory
 
 
 def process_paths(
     paths: Iterable[str], sizes: tuple[int, ...], levels: dict[str, int]
-) -> Iterator[tuple[dict, dict[int, bytes] | None]]:
-    """(identity, {size: pixel bytes}) per image; pixels is None and identity carries
+) -> Iterator[tuple[dict, dict[int, np.ndarray] | None]]:
+    """(identity, {size: HxWx3 uint8 pixels}) per image; pixels is None and identity carries
     `reason` and `detail` for an image that goes to quarantine."""
     for path in paths:
         stem = Path(path).stem
@@ -36,7 +36,7 @@ def process_paths(
         except OSError as exc:
             yield {**ident, "reason": "unreadable", "detail": str(exc)}, None
         else:
-            yield ident, {size: pixels.tobytes() for size, pixels in resized.items()}
+            yield ident, resized
 
 
 class SizeWriters:
@@ -46,16 +46,16 @@ class SizeWriters:
         self.final = {s: root / f"size={s}" / f"part-{part:05d}.parquet" for s in sizes}
         self.writers: dict[int, pq.ParquetWriter] = {}
 
-    def write(self, rows: list[tuple[dict, dict[int, bytes]]]) -> None:
-        columns = {f.name: [ident.get(f.name) for ident, _ in rows] for f in PIXELS_SCHEMA}
+    def write(self, rows: list[tuple[dict, dict[int, np.ndarray]]]) -> None:
+        idents = [ident for ident, _ in rows]
         for size, final in self.final.items():
-            columns["pixels"] = [pixels[size] for _, pixels in rows]
             if size not in self.writers:
                 final.parent.mkdir(parents=True, exist_ok=True)
                 self.writers[size] = pq.ParquetWriter(
-                    f"{final}.partial", PIXELS_SCHEMA, compression="snappy"
+                    f"{final}.partial", PIXELS_SCHEMA, **PARQUET_OPTIONS
                 )
-            self.writers[size].write_table(pa.table(columns, schema=PIXELS_SCHEMA))
+            table = pixels_table(idents, [pixels[size] for _, pixels in rows])
+            self.writers[size].write_table(table)
 
     def close(self) -> None:
         for size, writer in self.writers.items():
@@ -68,7 +68,7 @@ def preprocess_partition(
 ) -> Iterator[dict]:
     """Body of one Spark task: writes its Parquet files, yields only quarantine rows."""
     writers = SizeWriters(Path(root), sizes, part)
-    good: list[tuple[dict, dict[int, bytes]]] = []
+    good: list[tuple[dict, dict[int, np.ndarray]]] = []
     for ident, pixels in process_paths(paths, sizes, levels):
         if pixels is None:
             yield {k: ident[k] for k in ("image", "reason", "detail")}
@@ -82,3 +82,12 @@ def preprocess_partition(
     if good:
         writers.write(good)
     writers.close()
+
+
+def preprocess_labelled(
+    part: int, rows: Iterable[tuple[str, int | None]], root: str, sizes: tuple[int, ...], done
+) -> Iterator[dict]:
+    """`preprocess_partition` over (path, level) pairs, the form the driver ships them in."""
+    rows = list(rows)
+    levels = {Path(path).stem: level for path, level in rows if level is not None}
+    return preprocess_partition(part, [path for path, _ in rows], root, sizes, levels, done)

@@ -10,11 +10,15 @@ import sys
 import time
 from pathlib import Path
 
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
+from jobs.pyspark_path import prefer_installed_pyspark
 
-from jobs import logreg, lr_blocks, lr_math, preprocess
-from jobs.kappa import grade_confusion, quadratic_weighted_kappa
+prefer_installed_pyspark()  # before the first pyspark import: see jobs.pyspark_path
+
+from pyspark.sql import SparkSession  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
+
+from jobs import logreg, lr_blocks, lr_math, preprocess  # noqa: E402
+from jobs.kappa import grade_confusion, quadratic_weighted_kappa  # noqa: E402
 
 MIN_SUBJECTS_FOR_SPLIT = 10
 

@@ -11,10 +11,9 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jobs.layout import COMPLETE, PIXELS_SCHEMA
+from jobs.layout import COMPLETE, PARQUET_OPTIONS, pixels_table
 from jobs.synth import plan
 
 ROWS_PER_FILE = 2048
@@ -73,21 +72,13 @@ def write_size(out: Path, size: int, count: int, seed: int) -> int:
         chunk = items[start : start + ROWS_PER_FILE]
         rng = np.random.default_rng([seed, size, part])
         pixels = make_pixels(np.array([i.level for i in chunk]), size, rng)
-        table = pa.table(
-            {
-                "image": [i.name for i in chunk],
-                "subject": pa.array([i.subject for i in chunk], pa.int32()),
-                "eye": [i.eye for i in chunk],
-                "level": pa.array([i.level for i in chunk], pa.int32()),
-                "format": ["synthetic"] * len(chunk),
-                "pixels": pa.array([row.tobytes() for row in pixels], pa.binary()),
-            },
-            schema=PIXELS_SCHEMA,
-        )
-        # row groups of ~32 MB, as preprocess writes: readers hold one group at a time
+        rows = [{"image": i.name, "subject": i.subject, "eye": i.eye, "level": i.level,
+                 "format": "synthetic"} for i in chunk]  # fmt: skip
+        table = pixels_table(rows, list(pixels))
+        # row groups of ~32 MB: readers hold one group at a time
         group = max(16, (32 << 20) // (size * size * 3))
-        pq.write_table(table, tmp / f"part-{part:05d}.parquet", compression="snappy",
-                       row_group_size=group)  # fmt: skip
+        pq.write_table(table, tmp / f"part-{part:05d}.parquet", row_group_size=group,
+                       **PARQUET_OPTIONS)  # fmt: skip
     (tmp / COMPLETE).touch()
     if target.exists():
         import shutil

@@ -115,3 +115,15 @@ def test_resize_all_gives_every_size_as_uint8():
     assert sorted(out) == [16, 32, 64]
     assert all(a.dtype == np.uint8 and a.shape == (s, s, 3) for s, a in out.items())
     assert int(out[16].mean()) == 90
+
+
+def test_resize_is_antialiased_when_shrinking_and_smooth_when_enlarging():
+    # a one-pixel checkerboard shrunk 3:2 must come out flat grey, not aliased stripes
+    # (Pillow's BOX filter fails this: it weighs whole source pixels, 0 or 255 here); a
+    # 64-step ramp enlarged to 256 must be smooth, not 4-pixel blocks
+    checker = (np.indices((384, 384)).sum(axis=0) % 2 * 255).astype(np.uint8)
+    shrunk = resize_all(np.repeat(checker[..., None], 3, axis=2), (256,))[256]
+    assert shrunk.min() >= 100 and shrunk.max() <= 155
+    ramp = np.repeat(np.repeat(np.arange(0, 256, 4, dtype=np.uint8)[None, :, None], 64, 0), 3, 2)
+    enlarged = resize_all(ramp, (256,))[256]
+    assert len(np.unique(enlarged[128, :, 0])) > 128

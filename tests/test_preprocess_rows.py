@@ -16,7 +16,7 @@ def test_identity_pixels_and_quarantine(tmp_path, sample_dir):
     ident, pixels = out[0]
     assert ident == {"image": "16_left", "subject": 16, "eye": "left", "level": 4,
                      "format": "JPEG"}  # fmt: skip
-    assert sorted(pixels) == [16, 32] and len(pixels[32]) == 32 * 32 * 3
+    assert sorted(pixels) == [16, 32] and pixels[32].shape == (32, 32, 3)
     assert [(i["image"], i["reason"], p) for i, p in out[1:]] == [
         ("99_right", "empty", None),
         ("98_left", "unreadable", None),
@@ -52,3 +52,32 @@ def test_an_output_without_its_quarantine_table_is_redone(tmp_path):
     assert sizes_to_do(tmp_path, (16, 32, 64)) == (16, 32, 64)  # e.g. an older layout
     write_quarantine([], tmp_path)
     assert sizes_to_do(tmp_path, (16, 32, 64)) == (64,)
+
+
+def test_pixels_table_matches_arrow_from_python_objects():
+    import pyarrow as pa
+
+    from jobs.layout import pixels_table
+
+    rows = [
+        {"image": "1_left", "subject": 1, "eye": "left", "level": 0, "format": "JPEG"},
+        {"image": "x", "subject": None, "eye": None, "level": None},  # format missing
+        {"image": "2_right", "subject": 2, "eye": "right", "level": 4, "format": "PNG"},
+    ]
+    pixels = [np.arange(12, dtype=np.uint8).reshape(2, 2, 3), b"", b"\xff\x00"]
+    table = pixels_table(rows, pixels)
+    table.validate(full=True)
+    expected = pa.table(
+        {f.name: [r.get(f.name) for r in rows] for f in PIXELS_SCHEMA if f.name != "pixels"}
+        | {"pixels": [bytes(p) for p in pixels]},
+        schema=PIXELS_SCHEMA,
+    )
+    assert table.equals(expected)
+    assert table.column("level").null_count == 1
+
+
+def test_pixels_are_stored_plain_and_the_labels_compressed(tmp_path, sample_dir):
+    list(preprocess_partition(0, [str(sample_dir / "10_left.jpeg")], str(tmp_path), (32,), {}))
+    meta = pq.ParquetFile(tmp_path / "size=32" / "part-00000.parquet").metadata.row_group(0)
+    codecs = {meta.column(i).path_in_schema: meta.column(i).compression for i in range(6)}
+    assert codecs["pixels"] == "UNCOMPRESSED" and codecs["image"] == "SNAPPY"
