@@ -7,7 +7,8 @@ synthetic set once (cached under .cluster/bench/), then in the same run measures
   1. decode-only bound: reduced-scale decode of the same files, one process per core;
   2. the pure per-image work (decode, disc, crop, all sizes), one process per core;
   3. `drc preprocess` on the cluster (fresh output, fresh application), images/s from the
-     job's own timer, median of --runs runs;
+     job's own timer;
+1 and 3 in turns, --runs times (medians reported, and each run);
 and the same for the 4 real Kaggle samples hard-linked under as many names.
 Writes bench/results/preprocess.json.
 """
@@ -40,9 +41,9 @@ def _full(path: str) -> None:
     preprocess_bytes(Path(path).read_bytes(), SIZES)
 
 
-def rate(fn, paths: list[str], workers: int, repeat: int = 1) -> float:
-    """Images/s over `paths` (repeated for tiny sets), all cores, no Spark."""
-    work = paths * repeat
+def rate(fn, paths: list[str], workers: int) -> float:
+    """Images/s over `paths`, all cores, no Spark."""
+    work = paths
     with ProcessPoolExecutor(workers) as pool:
         list(pool.map(fn, work[: workers * 2]))  # start the workers, warm their imports
         start = time.perf_counter()
@@ -78,11 +79,31 @@ def spark_run(data: Path, out: Path, args) -> dict:
     return {"images_per_s": report["images_per_s"], "job_s": report["seconds"], "wall_s": wall}
 
 
-def spark_rate(data: Path, out: Path, args) -> dict:
-    """The median of `args.runs` runs (this machine's run-to-run noise is ~10 %), and each."""
-    runs = [spark_run(data, out, args) for _ in range(args.runs)]
-    median = sorted(runs, key=lambda r: r["images_per_s"])[len(runs) // 2]
-    return {**median, "runs_images_per_s": [round(r["images_per_s"], 1) for r in runs]}
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def measure_set(data: Path, out: Path, args) -> dict:
+    """Bound and Spark job measured in turns, `args.runs` times: this machine's speed drifts
+    by ~10 % over minutes, so each job is compared with the bound measured next to it."""
+    paths = sorted(str(f) for f in data.glob("*.jpeg"))
+    mb = sum(Path(f).stat().st_size for f in paths) / len(paths) / 1e6
+    bounds, jobs = [], []
+    for _ in range(args.runs):
+        bounds.append(rate(_decode, paths, args.workers))
+        jobs.append(spark_run(data, out, args))
+    ratios = [j["images_per_s"] / b for j, b in zip(jobs, bounds, strict=True)]
+    job = sorted(jobs, key=lambda r: r["images_per_s"])[len(jobs) // 2]
+    return {
+        "images": len(paths),
+        "mean_file_mb": round(mb, 2),
+        "decode_only_bound_images_per_s": median(bounds),
+        "python_all_steps_images_per_s": rate(_full, paths, args.workers),
+        "spark": {**job, "runs_images_per_s": [round(j["images_per_s"], 1) for j in jobs]},
+        "runs_decode_only_bound": [round(b, 1) for b in bounds],
+        "runs_spark_over_bound": [round(r, 3) for r in ratios],
+        "spark_over_bound": median(ratios),
+    }
 
 
 def main() -> None:
@@ -100,19 +121,8 @@ def main() -> None:
                    check=True)  # fmt: skip
     results = {"machine": f"{platform.processor() or platform.machine()}, {args.workers} cores"}
     real = replicate_samples(args.count)
-    for name, data, repeat in (("synthetic", synth, 1), ("kaggle_sample_x", real, 1)):
-        paths = sorted(str(f) for f in data.glob("*.jpeg"))
-        mb = sum(Path(f).stat().st_size for f in paths) / len(paths) / 1e6
-        entry = {
-            "images": len(paths),
-            "mean_file_mb": round(mb, 2),
-            "decode_only_bound_images_per_s": rate(_decode, paths, args.workers, repeat),
-            "python_all_steps_images_per_s": rate(_full, paths, args.workers, repeat),
-            "spark": spark_rate(data, REPO / ".cluster" / "bench" / f"out-{name}", args),
-        }
-        entry["spark_over_bound"] = (
-            entry["spark"]["images_per_s"] / entry["decode_only_bound_images_per_s"]
-        )
+    for name, data in (("synthetic", synth), ("kaggle_sample_x", real)):
+        entry = measure_set(data, REPO / ".cluster" / "bench" / f"out-{name}", args)
         results[name] = entry
         print(json.dumps({name: entry}, indent=2), flush=True)
     out = REPO / "bench" / "results" / "preprocess.json"
