@@ -168,7 +168,8 @@ def resize_all(square: np.ndarray, sizes: tuple[int, ...]) -> dict[int, np.ndarr
     halving (a 2x2 average, alias-free), else from the crop: shrinking blurs with a
     Gaussian of sigma 0.35 x the factor, then samples bilinearly. That matches Pillow's
     antialiased bilinear (its triangle filter) to 0.2 grey levels on average and on a
-    pixel checkerboard, in 0.3 ms an image instead of 1.4 (378 -> 256 px, measured).
+    pixel checkerboard, in 0.45 ms for all five default sizes instead of Pillow's 1.4
+    (from a 378 px crop, measured in the job).
     """
     out: dict[int, np.ndarray] = {}
     prev: np.ndarray | None = None
