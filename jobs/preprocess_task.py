@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from jobs.images import ImageRejected, preprocess_bytes
 from jobs.labels import parse_image_name
-from jobs.layout import PARQUET_OPTIONS, PIXELS_SCHEMA, pixels_table
+from jobs.layout import PARQUET_OPTIONS, PIXELS_SCHEMA, label_columns, pixels_table
 
 FLUSH_IMAGES = 32  # images per Parquet row group: bounds each task's memory
 
@@ -47,14 +47,14 @@ class SizeWriters:
         self.writers: dict[int, pq.ParquetWriter] = {}
 
     def write(self, rows: list[tuple[dict, dict[int, np.ndarray]]]) -> None:
-        idents = [ident for ident, _ in rows]
+        labels = label_columns([ident for ident, _ in rows])
         for size, final in self.final.items():
             if size not in self.writers:
                 final.parent.mkdir(parents=True, exist_ok=True)
                 self.writers[size] = pq.ParquetWriter(
                     f"{final}.partial", PIXELS_SCHEMA, **PARQUET_OPTIONS
                 )
-            table = pixels_table(idents, [pixels[size] for _, pixels in rows])
+            table = pixels_table(labels, [pixels[size] for _, pixels in rows])
             self.writers[size].write_table(table)
 
     def close(self) -> None:

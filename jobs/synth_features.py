@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from jobs.layout import COMPLETE, PARQUET_OPTIONS, pixels_table
+from jobs.layout import COMPLETE, PARQUET_OPTIONS, label_columns, pixels_table
 from jobs.synth import plan
 
 ROWS_PER_FILE = 2048
@@ -74,7 +74,7 @@ def write_size(out: Path, size: int, count: int, seed: int) -> int:
         pixels = make_pixels(np.array([i.level for i in chunk]), size, rng)
         rows = [{"image": i.name, "subject": i.subject, "eye": i.eye, "level": i.level,
                  "format": "synthetic"} for i in chunk]  # fmt: skip
-        table = pixels_table(rows, list(pixels))
+        table = pixels_table(label_columns(rows), list(pixels))
         # row groups of ~32 MB: readers hold one group at a time
         group = max(16, (32 << 20) // (size * size * 3))
         pq.write_table(table, tmp / f"part-{part:05d}.parquet", row_group_size=group,

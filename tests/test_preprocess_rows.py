@@ -57,7 +57,7 @@ def test_an_output_without_its_quarantine_table_is_redone(tmp_path):
 def test_pixels_table_matches_arrow_from_python_objects():
     import pyarrow as pa
 
-    from jobs.layout import pixels_table
+    from jobs.layout import label_columns, pixels_table
 
     rows = [
         {"image": "1_left", "subject": 1, "eye": "left", "level": 0, "format": "JPEG"},
@@ -65,7 +65,7 @@ def test_pixels_table_matches_arrow_from_python_objects():
         {"image": "2_right", "subject": 2, "eye": "right", "level": 4, "format": "PNG"},
     ]
     pixels = [np.arange(12, dtype=np.uint8).reshape(2, 2, 3), b"", b"\xff\x00"]
-    table = pixels_table(rows, pixels)
+    table = pixels_table(label_columns(rows), pixels)
     table.validate(full=True)
     expected = pa.table(
         {f.name: [r.get(f.name) for r in rows] for f in PIXELS_SCHEMA if f.name != "pixels"}
