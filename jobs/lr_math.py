@@ -8,8 +8,8 @@ gradient: `block_gradient` (numpy, 16-row float32 chunks; the reference) and
 """
 
 from dataclasses import dataclass
+from functools import cache
 
-import numba
 import numpy as np
 
 N_CLASSES = 5
@@ -80,7 +80,6 @@ def block_gradient(
     return loss, gx, gs
 
 
-@numba.njit(fastmath=True, cache=True, nogil=True)
 def _fused_rows(x, y, sample_weight, w_t, b, gx_t, gs):  # pragma: no cover - compiled
     # Four rows at a time: one read of each weight row serves 4 dot products, one
     # read-modify-write of each gradient row takes 4 rows' updates, and x stays uint8,
@@ -128,6 +127,15 @@ def _fused_rows(x, y, sample_weight, w_t, b, gx_t, gs):  # pragma: no cover - co
     return loss
 
 
+@cache
+def _fused_rows_compiled():
+    """`_fused_rows` compiled by numba, on first use: importing numba costs ~0.2 s, which
+    every Spark driver and the CLI would otherwise pay for a kernel only train-lr runs."""
+    import numba
+
+    return numba.njit(fastmath=True, cache=True, nogil=True)(_fused_rows)
+
+
 def fused_gradient(
     x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, w_raw: np.ndarray, b_raw: np.ndarray
 ) -> tuple[float, np.ndarray, np.ndarray]:
@@ -135,7 +143,7 @@ def fused_gradient(
     w_t = np.ascontiguousarray(w_raw.T, dtype=np.float32)
     gx_t = np.zeros_like(w_t)
     gs = np.zeros(w_raw.shape[1], dtype=np.float64)
-    loss = _fused_rows(np.ascontiguousarray(x), np.ascontiguousarray(y, dtype=np.int64),
+    loss = _fused_rows_compiled()(np.ascontiguousarray(x), np.ascontiguousarray(y, dtype=np.int64),
                        np.ascontiguousarray(sample_weight, dtype=np.float64), w_t,
                        b_raw.astype(np.float64), gx_t, gs)  # fmt: skip
     return float(loss), gx_t.T.astype(np.float64), gs

@@ -17,8 +17,7 @@ prefer_installed_pyspark()  # before the first pyspark import: see jobs.pyspark_
 from pyspark.sql import SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
-from jobs import logreg, lr_blocks, lr_math, preprocess  # noqa: E402
-from jobs.kappa import grade_confusion, quadratic_weighted_kappa  # noqa: E402
+from jobs import lr_math, preprocess  # noqa: E402
 
 MIN_SUBJECTS_FOR_SPLIT = 10
 
@@ -63,6 +62,10 @@ def run_preprocess(spark: SparkSession, args: argparse.Namespace) -> dict:
 
 
 def run_pipeline(spark: SparkSession, args: argparse.Namespace) -> dict:
+    # imported here, as the other apps' modules are: the preprocess app needs none of them
+    from jobs import logreg, lr_blocks
+    from jobs.kappa import grade_confusion, quadratic_weighted_kappa
+
     timings: dict[str, float] = {}
     start = time.perf_counter()
     prep = run_preprocess(spark, args)
