@@ -28,7 +28,7 @@ from jobs.cnn.data import ParquetImages, random_turns, to_input
 from jobs.cnn.models import build
 from jobs.cnn.tasks import make_task
 from jobs.cnn.train import autocast, pick_device, train_step
-from jobs.synth_features import generate
+from jobs.dataset.synth_features import generate
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = 128

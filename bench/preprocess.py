@@ -30,13 +30,13 @@ SIZES = (16, 32, 64, 128, 256)
 
 
 def _decode(path: str) -> None:
-    from jobs.images import decode_reduced
+    from jobs.preprocess.images import decode_reduced
 
     decode_reduced(Path(path).read_bytes(), max(SIZES))
 
 
 def _full(path: str) -> None:
-    from jobs.images import preprocess_bytes
+    from jobs.preprocess.images import preprocess_bytes
 
     preprocess_bytes(Path(path).read_bytes(), SIZES)
 

@@ -5,8 +5,8 @@ import json
 import sys
 from pathlib import Path
 
-from jobs.errors import DrcError
 from provision import core, inventory
+from provision.errors import ProvisionError
 from provision.model import NodeSpec
 from provision.providers import PROVIDERS, REPO, get_provider
 
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     try:
         provider = get_provider(args.provider, state_root=args.state_root)
         return args.func(args, provider)
-    except DrcError as exc:
+    except ProvisionError as exc:
         print(f"provision: error: {exc}", file=sys.stderr)
         return 2
 

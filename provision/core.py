@@ -9,7 +9,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from jobs.errors import DrcError
+from provision.errors import ProvisionError
 from provision.model import MASTER, Node, NodeSpec, check_cluster_name, node_names
 from provision.parallel import run_parallel
 from provision.providers.base import Provider
@@ -45,17 +45,17 @@ def launch(
     start = time.monotonic()
     check_cluster_name(cluster)
     if count < 1:
-        raise DrcError("NUM_NODES", f"{count}: a cluster needs at least 1 node (the master)")
+        raise ProvisionError("NUM_NODES", f"{count}: a cluster needs at least 1 node (the master)")
     min_nodes = count if min_nodes is None else min_nodes
     if not 1 <= min_nodes <= count:
-        raise DrcError("min_nodes", f"{min_nodes} must lie in 1..NUM_NODES ({count})")
+        raise ProvisionError("min_nodes", f"{min_nodes} must lie in 1..NUM_NODES ({count})")
     provider.prepare(cluster)
     existing = {n.name: n for n in provider.list(cluster)}
     wanted = node_names(cluster, count)
     wanted_names = {name for name, _ in wanted}
     surplus = sorted(set(existing) - wanted_names)
     if surplus and not confirm_shrink:
-        raise DrcError(cluster, f"has {len(existing)} nodes, NUM_NODES={count} would remove "
+        raise ProvisionError(cluster, f"has {len(existing)} nodes, NUM_NODES={count} would remove "
                                 f"{', '.join(surplus)}: add -e confirm_shrink=true")  # fmt: skip
     removed = []
     if surplus:
@@ -84,7 +84,7 @@ def launch(
         _, cleanup_errors = run_parallel(provider.destroy, made)
         for exc in cleanup_errors:
             log(f"CLEANUP FAILED, release by hand: {exc}")
-        raise DrcError(cluster, f"launch failed ({len(new_names)} created and released): "
+        raise ProvisionError(cluster, f"launch failed ({len(new_names)} created and released): "
                                 f"{errors[0]}") from errors[0]  # fmt: skip
     if failures:
         log(f"continuing with {len(ready)}/{count} nodes (min_nodes={min_nodes}); releasing "
@@ -104,6 +104,6 @@ def destroy(provider: Provider, cluster: str) -> list[str]:
     nodes = provider.list(cluster)
     _, errors = run_parallel(provider.destroy, nodes)
     if errors:
-        raise DrcError(cluster, f"could not release every node: {errors[0]}") from errors[0]
+        raise ProvisionError(cluster, f"could not release every node: {errors[0]}") from errors[0]
     provider.finish_destroy(cluster)
     return [n.name for n in nodes]

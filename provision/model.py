@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass, field
 
-from jobs.errors import DrcError
+from provision.errors import ProvisionError
 
 MASTER, WORKER = "master", "worker"
 _CLUSTER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
@@ -44,14 +44,18 @@ class NodeSpec:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(values) - known)
         if unknown:
-            raise DrcError("provision spec", f"unknown fields {unknown} (known: {sorted(known)})")
+            raise ProvisionError(
+                "provision spec", f"unknown fields {unknown} (known: {sorted(known)})"
+            )
         fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
         return cls(**fixed)
 
 
 def check_cluster_name(name: str) -> str:
     if not _CLUSTER_NAME.match(name):
-        raise DrcError(name, "cluster name must be 1-24 of a-z, 0-9, '-', starting with a letter")
+        raise ProvisionError(
+            name, "cluster name must be 1-24 of a-z, 0-9, '-', starting with a letter"
+        )
     return name
 
 

@@ -11,9 +11,10 @@ import pyarrow.parquet as pq
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from jobs.dataset import layout
+from jobs.dataset.split import DEFAULT_FRACTION, DEFAULT_SEED, is_validation
 from jobs.errors import DrcError
-from jobs.images import graham
-from jobs.split import is_validation
+from jobs.preprocess.images import graham
 
 
 @dataclass(frozen=True)
@@ -24,9 +25,10 @@ class RowGroup:
 
 
 def size_dir(data: Path, size: int) -> Path:
-    directory = Path(data) / f"size={size}"
+    directory = layout.size_dir(data, size)
     if not directory.is_dir():
-        present = sorted(p.name for p in Path(data).glob("size=*")) if Path(data).is_dir() else []
+        pattern = layout.size_dir(Path(data), "*").name
+        present = sorted(p.name for p in Path(data).glob(pattern)) if Path(data).is_dir() else []
         raise DrcError(data, f"no size={size} here (present: {', '.join(present) or 'none'}); "
                              "preprocess with --sizes including it")  # fmt: skip
     return directory
@@ -63,7 +65,8 @@ class ParquetImages(IterableDataset):
     """(uint8 HxWx3 tensor, level, image name) of one split, streamed."""
 
     def __init__(self, data: Path, size: int, *, keep=lambda level: level is not None,
-                 split: str = "train", fraction: float = 0.2, seed: int = 42,
+                 split: str = "train", fraction: float = DEFAULT_FRACTION,
+                 seed: int = DEFAULT_SEED,
                  graham_norm: bool = False, rank: int = 0,
                  world: int = 1, shuffle: bool = False):  # fmt: skip
         self.groups = row_groups(data, size)

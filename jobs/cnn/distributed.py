@@ -3,24 +3,37 @@
 reads back: the distributor's return value is not relied on."""
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from jobs.cnn.train import METRICS, TrainConfig
+from jobs.config import JsonConfig
+
+
+@dataclass(frozen=True)
+class DistributedConfig(JsonConfig):
+    """What the train-cnn Spark app receives: the training config and how to spread it."""
+
+    train: dict = field(default_factory=dict)  # TrainConfig's fields
+    processes: int = 2
+    use_gpu: bool = False
 
 
 def _entry(config: dict) -> dict:
     from jobs.cnn.train import TrainConfig, train
 
-    cfg = TrainConfig(**config)
+    cfg = TrainConfig.from_dict(config)
     cfg.workers = 0  # inside a Spark task: no extra worker processes
     return train(cfg, log=lambda line: print(line, flush=True))
 
 
-def train_distributed(cfg: TrainConfig, processes: int, use_gpu: bool) -> dict:
+def train_distributed(job: DistributedConfig) -> dict:
     from pyspark.ml.torch.distributor import TorchDistributor
 
+    cfg, processes = TrainConfig.from_dict(job.train), job.processes
     # Each process gets batch_size / processes images: the same global batch as one process.
     config = asdict(cfg) | {"batch_size": max(1, cfg.batch_size // processes)}
-    TorchDistributor(num_processes=processes, local_mode=False, use_gpu=use_gpu).run(_entry, config)
+    TorchDistributor(num_processes=processes, local_mode=False, use_gpu=job.use_gpu).run(
+        _entry, config
+    )
     return json.loads((Path(cfg.out) / METRICS).read_text())

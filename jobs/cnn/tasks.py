@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from jobs.kappa import quadratic_weighted_kappa
+from jobs.metrics import quadratic_weighted_kappa
 
 
 @dataclass

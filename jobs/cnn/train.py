@@ -7,43 +7,22 @@ import math
 import os
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from jobs.cnn.config import TrainConfig
 from jobs.cnn.data import ParquetImages, label_counts, random_turns, to_input
 from jobs.cnn.models import build
 from jobs.cnn.tasks import DEFAULT_THRESHOLDS, Task, fit_thresholds, make_task
 from jobs.errors import DrcError
-from jobs.kappa import quadratic_weighted_kappa
+from jobs.metrics import quadratic_weighted_kappa
 
 CHECKPOINT, BEST, METRICS, CURVE = "checkpoint.pt", "best.pt", "metrics.json", "curve.png"
 COMPATIBLE = ("model", "size", "task")  # a checkpoint fits only the same network and input
-
-
-@dataclass
-class TrainConfig:
-    data: str
-    out: str
-    size: int = 128
-    model: str = "drnet"
-    task: str = "ordinal"
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    validation: float = 0.2
-    seed: int = 42
-    patience: int = 5
-    workers: int = 2
-    augment: bool = True
-    graham: bool = False
-    class_weights: bool = True
-    resume: bool = False
-    device: str = "auto"
 
 
 def pick_device(wanted: str, rank: int) -> torch.device:

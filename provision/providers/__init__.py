@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from jobs.errors import DrcError
+from provision.errors import ProvisionError
 from provision.providers.base import Provider
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,5 +31,5 @@ PROVIDERS = {"local": _local, "softlayer": _softlayer, "aws": _aws}
 
 def get_provider(name: str, **options) -> Provider:
     if name not in PROVIDERS:
-        raise DrcError("provider", f"{name!r} is not one of {', '.join(PROVIDERS)}")
+        raise ProvisionError("provider", f"{name!r} is not one of {', '.join(PROVIDERS)}")
     return PROVIDERS[name](options)

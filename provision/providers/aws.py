@@ -4,7 +4,7 @@ Credentials and region: the standard AWS variables (from the vault). GPU instanc
 (g5, p4d ...) work the same way for the CNN nodes: set spec.instance_type.
 """
 
-from jobs.errors import DrcError
+from provision.errors import ProvisionError
 from provision.model import MASTER, WORKER, Node, NodeSpec
 from provision.providers.base import Provider
 from provision.providers.sshcheck import ssh_answers
@@ -32,13 +32,15 @@ class AwsProvider(Provider):
             return fn(**kwargs)
         except ClientError as exc:
             error = exc.response.get("Error", {})
-            raise DrcError(f"aws {what}", f"{error.get('Code')}: {error.get('Message')}") from None
+            raise ProvisionError(
+                f"aws {what}", f"{error.get('Code')}: {error.get('Message')}"
+            ) from None
         except BotoCoreError as exc:
-            raise DrcError(f"aws {what}", str(exc)) from None
+            raise ProvisionError(f"aws {what}", str(exc)) from None
 
     def create(self, cluster: str, name: str, role: str, spec: NodeSpec) -> Node:
         if not spec.image_id:
-            raise DrcError("aws", "spec.image_id (the AMI) is required")
+            raise ProvisionError("aws", "spec.image_id (the AMI) is required")
         disks = [
             {"DeviceName": f"/dev/sd{chr(ord('a') + i)}{'1' if i == 0 else ''}",
              "Ebs": {"VolumeSize": size, "VolumeType": "gp3", "DeleteOnTermination": True}}
@@ -72,7 +74,7 @@ class AwsProvider(Provider):
                              InstanceIds=[node.id])  # fmt: skip
         node = self._node(reply["Reservations"][0]["Instances"][0])
         if not self.ssh_check(node.public_ip or node.private_ip, min(timeout_s, 300)):
-            raise DrcError(node.name, f"sshd on {node.public_ip} did not answer")
+            raise ProvisionError(node.name, f"sshd on {node.public_ip} did not answer")
         return node
 
     @staticmethod

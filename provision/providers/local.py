@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from jobs.errors import DrcError
+from provision.errors import ProvisionError
 from provision.model import Node, NodeSpec
 from provision.providers.base import Provider
 
@@ -28,7 +28,7 @@ FIRST_HOST = 11  # node i gets .(11+i); .1 is the bridge (this machine)
 def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     if check and proc.returncode != 0:
-        raise DrcError(" ".join(argv), proc.stderr.strip() or f"exit {proc.returncode}")
+        raise ProvisionError(" ".join(argv), proc.stderr.strip() or f"exit {proc.returncode}")
     return proc
 
 
@@ -66,7 +66,7 @@ class LocalProvider(Provider):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(json.dumps(net))
                 return net
-        raise DrcError(cluster, "no free 10.213.x.0/24 subnet for the bridge")
+        raise ProvisionError(cluster, "no free 10.213.x.0/24 subnet for the bridge")
 
     def ssh_key(self, cluster: str) -> str:
         return str(self._dir(cluster) / "id_ed25519")
@@ -74,7 +74,7 @@ class LocalProvider(Provider):
     def prepare(self, cluster: str) -> None:
         for tool in ("ip", SSHD, "ssh-keygen", "ssh"):
             if not shutil.which(tool):
-                raise DrcError(tool, "not installed (Debian: iproute2, openssh-server)")
+                raise ProvisionError(tool, "not installed (Debian: iproute2, openssh-server)")
         key = Path(self.ssh_key(cluster))
         if not key.is_file():
             key.parent.mkdir(parents=True, exist_ok=True)
@@ -140,7 +140,7 @@ class LocalProvider(Provider):
             if self._answers_ssh(node, cluster):
                 return node
             time.sleep(0.2)
-        raise DrcError(node.name, f"sshd on {node.private_ip} did not answer within "
+        raise ProvisionError(node.name, f"sshd on {node.private_ip} did not answer within "
                                   f"{min(timeout_s, 60):.0f} s")  # fmt: skip
 
     def _answers_ssh(self, node: Node, cluster: str) -> bool:

@@ -6,7 +6,7 @@ tagged `drc-cluster-NAME` and `drc-role-ROLE`, so a re-run or a cleanup finds th
 
 from functools import partial
 
-from jobs.errors import DrcError
+from provision.errors import ProvisionError
 from provision.model import MASTER, WORKER, Node, NodeSpec
 from provision.providers.base import Provider
 from provision.providers.ratelimit import RateLimiter, call_with_retry
@@ -47,7 +47,7 @@ class SoftLayerProvider(Provider):
         try:
             return cls(SoftLayer.create_client_from_env())
         except SoftLayer.SoftLayerError as exc:
-            raise DrcError("softlayer", f"no API credentials (SL_USERNAME/SL_API_KEY): "
+            raise ProvisionError("softlayer", f"no API credentials (SL_USERNAME/SL_API_KEY): "
                                         f"{type(exc).__name__}") from None  # fmt: skip
 
     def _call(self, what: str, fn, *args, **kwargs):
@@ -57,7 +57,9 @@ class SoftLayerProvider(Provider):
             return call_with_retry(partial(fn, *args, **kwargs), limiter=self.limiter,
                                    retryable=_retryable, backoff_s=self.backoff_s)  # fmt: skip
         except SoftLayerAPIError as exc:
-            raise DrcError(f"softlayer {what}", f"{exc.faultCode}: {exc.faultString}") from None
+            raise ProvisionError(
+                f"softlayer {what}", f"{exc.faultCode}: {exc.faultString}"
+            ) from None
 
     def create(self, cluster: str, name: str, role: str, spec: NodeSpec) -> Node:
         order = {
@@ -81,11 +83,11 @@ class SoftLayerProvider(Provider):
         ready = self._call(f"wait {node.name}", self.vs.wait_for_ready, int(node.id),
                            limit=timeout_s, delay=self.poll_s)  # fmt: skip
         if not ready:
-            raise DrcError(node.name, f"not provisioned within {timeout_s:.0f} s")
+            raise ProvisionError(node.name, f"not provisioned within {timeout_s:.0f} s")
         guest = self._call(f"get {node.name}", self.vs.get_instance, int(node.id), mask=NODE_MASK)
         node = self._node(guest, node.role)
         if not self.ssh_check(node.public_ip, min(timeout_s, 300)):
-            raise DrcError(node.name, f"sshd on {node.public_ip} did not answer")
+            raise ProvisionError(node.name, f"sshd on {node.public_ip} did not answer")
         return node
 
     @staticmethod

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ports import free_port, free_port_block
+from tests.support.ports import free_port, free_port_block
 
 SWIFT_AIO = Path(__file__).resolve().parents[1] / "servers" / "swift_aio.sh"
 
@@ -37,6 +37,6 @@ def swift_env(tmp_path_factory) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def cnn_data(tmp_path_factory) -> Path:
     """800 synthetic fundus images, equal grade shares, preprocessed to 64 px."""
-    from tests.cnn_data import synthetic_parquet
+    from tests.support.cnn_data import synthetic_parquet
 
     return synthetic_parquet(tmp_path_factory.mktemp("cnn"), 800)

@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from jobs.images import preprocess_bytes
-from jobs.submit import master_status
-from tests.ports import free_port
+from jobs.cluster.submit import master_status
+from jobs.preprocess.images import preprocess_bytes
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -128,8 +128,11 @@ def test_pipeline_completes_on_the_cluster(cluster, pipeline_run):
     assert completed.get(report["app_id"]) == "FINISHED"
     assert report["app_state"] == "FINISHED"
     assert report["images_read"] == 6 and report["images_quarantined"] == 2
-    assert 0.0 <= report["kappa"] <= 1.0 or report["kappa"] < 0
-    assert report["n_train"] == 4
+    # 4 images of 3 patients: too few to hold any out, so the model is scored on the
+    # images it learned, which a working LR fits exactly
+    assert report["eval_set"].startswith("training images")
+    assert report["kappa"] >= 0.9, report
+    assert report["n_train"] == 4 and report["n_eval"] == 4
     assert "images read" in stdout and report["app_id"] in stdout
 
 
@@ -150,6 +153,29 @@ def test_parquet_holds_the_exact_pixels(pipeline_run, sample_images):
             expected = preprocess_bytes(sample_images[image], (16, 32, 64, 128, 256))[0][size]
             got = np.frombuffer(pixels, dtype=np.uint8).reshape(size, size, 3)
             assert np.array_equal(got, expected), (image, size)
+
+
+def test_the_pipelines_model_grades_other_images(repo, pipeline_run, sample_dir, tmp_path):
+    _, report, results = pipeline_run
+    model = results / "lr-blocks-32" / "model.npz"
+    assert report["model"] == str(model)
+    other = tmp_path / "other"  # the same photographs as test images: no labels
+    other.mkdir()
+    for image in sample_dir.glob("*.jpeg"):
+        (other / image.name).write_bytes(image.read_bytes())
+    drc = str(repo / ".venv/bin/drc")
+    run = {"capture_output": True, "text": True, "timeout": 300}
+    prep = subprocess.run([drc, "preprocess", str(other), str(tmp_path / "p"), "--sizes", "32",
+                           "--master", "local[2]"], **run)  # fmt: skip
+    assert prep.returncode == 0, prep.stdout + prep.stderr
+    out = tmp_path / "submission.csv"
+    pred = subprocess.run(
+        [drc, "predict", str(model), str(tmp_path / "p"), "--out", str(out)], **run
+    )
+    assert pred.returncode == 0, pred.stdout + pred.stderr
+    rows = dict(line.split(",") for line in out.read_text().splitlines()[1:])
+    labels = dict(ln.split(",") for ln in (sample_dir / "trainLabels.csv").read_text().split()[1:])
+    assert rows == labels  # the training images, graded as the model learned them
 
 
 def test_config_change_restarts_the_running_daemons(cluster, pipeline_run):
@@ -183,7 +209,7 @@ def test_stop_leaves_nothing_running_and_start_works_again(cluster, pipeline_run
 
 @pytest.fixture(scope="module")
 def features(tmp_path_factory) -> Path:
-    from jobs.synth_features import generate
+    from jobs.dataset.synth_features import generate
 
     out = tmp_path_factory.mktemp("features")
     generate(out, 1200, (16,), seed=5)

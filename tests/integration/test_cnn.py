@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jobs.cnn.train import TrainConfig, train
-from tests.processes import kill_when
+from tests.support.processes import kill_when
 
 pytestmark = pytest.mark.integration
 

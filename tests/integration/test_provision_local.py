@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.submit import master_status
+from jobs.cluster.submit import master_status
 
 pytestmark = pytest.mark.integration
 
@@ -94,8 +94,8 @@ def test_spark_runs_across_the_hosts_and_the_job_completes(local_cluster):
     assert len(alive) == 3
     assert len({w["host"] for w in alive}) == 3  # one per namespace host
 
-    out = local_cluster.run("ansible-playbook", "playbooks/run_jobs.yml", "-e", "lr_max_iter=10",
-                            "-e", "train_size=16")  # fmt: skip
+    settings = ["-e", "run_jobs_max_iter=10", "-e", "run_jobs_train_size=16"]
+    out = local_cluster.run("ansible-playbook", "playbooks/run_jobs.yml", *settings)
     assert "images read" in out
     done = master_status(local_cluster.master_ui())["completedapps"]
     assert [a["state"] for a in done] == ["FINISHED"]

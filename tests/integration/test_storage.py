@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from jobs.storage import open_store, transfer
-from tests.processes import kill_when
+from tests.support.processes import kill_when
 
 pytestmark = pytest.mark.integration
 

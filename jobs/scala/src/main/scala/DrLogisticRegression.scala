@@ -2,7 +2,7 @@
 // 2015 team had to write in Scala. Same features, split and model as `drc train-lr
 // --solver ml`, so the two must agree on kappa.
 //
-// spark-submit --class DrLogisticRegression dr-lr.jar DATA SIZE OUT_JSON
+// spark-submit --class DrLogisticRegression dr-lr.jar OUT_JSON DATA SIZE
 //   [--reg 0.01] [--max-iter 100] [--validation 0.2] [--seed 42]
 
 import org.apache.spark.ml.classification.LogisticRegression
@@ -34,7 +34,7 @@ object DrLogisticRegression {
   }
 
   def main(args: Array[String]): Unit = {
-    val Array(data, size, outJson) = args.take(3)
+    val Array(outJson, data, size) = args.take(3)
     val opts = args.drop(3).grouped(2).collect { case Array(k, v) => k -> v }.toMap
     val reg = opts.getOrElse("--reg", "0.01").toDouble
     val maxIter = opts.getOrElse("--max-iter", "100").toInt

@@ -1,0 +1,76 @@
+"""drc train-cnn | predict-cnn: the PyTorch CNN, alone or on the cluster."""
+
+import argparse
+from pathlib import Path
+
+from jobs.cli.common import add_cluster_args, cluster_target
+from jobs.cnn.config import DEVICES, MODELS, TASKS, TrainConfig
+
+
+def cmd_train_cnn(args: argparse.Namespace) -> int:
+    cfg = TrainConfig.from_namespace(args)
+    if args.distributed:
+        from jobs.cluster.submit import submit_app
+
+        job = {"train": cfg.to_dict(), "processes": args.distributed,
+               "use_gpu": args.device == "cuda"}  # fmt: skip
+        metrics = submit_app("train-cnn", job, Path(cfg.out), cluster_target(args))
+    else:
+        from jobs.cnn.train import train
+
+        metrics = train(cfg)
+    last = metrics["history"][-1] if metrics.get("history") else {}
+    print(f"train-cnn {cfg.model}/{cfg.task} at {cfg.size} px: {metrics.get('epochs_done')} "
+          f"epochs on {metrics.get('world', 1)} process(es) ({metrics.get('device')}); best "
+          f"kappa {metrics.get('best_kappa', float('nan')):.3f}; last loss "
+          f"{last.get('loss', float('nan')):.4f}; {Path(cfg.out) / 'metrics.json'}")  # fmt: skip
+    return 0
+
+
+def cmd_predict_cnn(args: argparse.Namespace) -> int:
+    from jobs.cnn.predict import predict
+
+    count = predict(Path(args.checkpoint), Path(args.data), Path(args.out),
+                    batch_size=args.batch_size, tta=args.tta, blend=args.blend_eyes,
+                    device=args.device)  # fmt: skip
+    print(f"predicted {count} images -> {args.out}")
+    return 0
+
+
+def register(sub) -> None:
+    d = TrainConfig  # the defaults live there
+    p = sub.add_parser("train-cnn", help="train the CNN (PyTorch), alone or on the cluster")
+    p.add_argument("data", help="preprocess output (DATA/size=N/)")
+    p.add_argument("--out", required=True, help="checkpoints, metrics.json, curve.png")
+    p.add_argument("--size", type=int, default=d.size)
+    p.add_argument("--model", choices=MODELS, default=d.model)
+    p.add_argument("--task", choices=TASKS, default=d.task)
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--validation", type=float, default=d.validation)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--patience", type=int, default=d.patience,
+                   help="early stop after N flat epochs")  # fmt: skip
+    p.add_argument("--workers", type=int, default=d.workers, help="data loader processes")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=d.augment)
+    p.add_argument("--graham", action="store_true", help="Graham colour normalisation")
+    p.add_argument("--class-weights", action=argparse.BooleanOptionalAction,
+                   default=d.class_weights)  # fmt: skip
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--device", choices=DEVICES, default=d.device)
+    p.add_argument("--distributed", type=int, metavar="N",
+                   help="N processes on the Spark cluster (TorchDistributor)")  # fmt: skip
+    add_cluster_args(p)
+    p.set_defaults(func=cmd_train_cnn)
+
+    p = sub.add_parser("predict-cnn", help="Kaggle submission CSV from a CNN checkpoint")
+    p.add_argument("checkpoint", help="OUT/best.pt or OUT/checkpoint.pt of train-cnn")
+    p.add_argument("data", help="preprocess output of the images to grade")
+    p.add_argument("--out", default="submission.csv")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--tta", action="store_true", help="average the 8 dihedral views")
+    p.add_argument("--blend-eyes", type=float, default=0.0, metavar="W",
+                   help="mix in W of the fellow eye's score (0..1)")  # fmt: skip
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.set_defaults(func=cmd_predict_cnn)

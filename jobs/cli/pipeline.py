@@ -1,0 +1,102 @@
+"""drc pipeline | preprocess | report | status: the cluster's stages and its state."""
+
+import argparse
+import json
+from pathlib import Path
+
+from jobs.cli.common import DEFAULT_MASTER_UI, add_cluster_args, cluster_target, sizes_arg
+from jobs.dataset import layout
+from jobs.errors import DrcError
+from jobs.lr.config import LRConfig
+from jobs.preprocess.config import PreprocessConfig
+
+
+def cmd_pipeline(args: argparse.Namespace) -> int:
+    from jobs.cluster.pipeline import PipelineConfig, run
+    from jobs.cluster.report import format_report
+
+    cfg = PipelineConfig.build(
+        Path(args.data_dir), Path(args.out), labels=Path(args.labels) if args.labels else None,
+        source=args.source, train_size=args.train_size, sizes=args.sizes,
+        partitions=args.partitions, max_iter=args.max_iter,
+    )  # fmt: skip
+    print(format_report(run(cfg, cluster_target(args))))
+    return 0
+
+
+def cmd_preprocess(args: argparse.Namespace) -> int:
+    from jobs.cluster.submit import submit_app
+
+    cfg = PreprocessConfig(args.input, args.output, args.labels, args.sizes, args.partitions,
+                           seed_csv=args.csv)  # fmt: skip
+    cfg.check_inputs()
+    out = Path(cfg.output)
+    report = submit_app("preprocess", cfg.resolved().to_dict(), out, cluster_target(args))
+    rate = report["images_per_s"]
+    print(
+        f"preprocessed {report['images']} images into {out} (sizes {report['sizes']}; "
+        f"written now: {report['sizes_written'] or 'none, all complete'}): "
+        f"{report['quarantined']} quarantined {report['quarantine_reasons']}, "
+        f"{report['seconds']:.1f} s in Spark"
+        + (f", {rate:.1f} images/s" if rate else "")
+        + f"; application {report['app_id']}"
+    )
+    if report["quarantined"]:
+        print(f"quarantine table: {layout.quarantine_csv(out)}")
+    return 1 if report["quarantined"] == report["images"] else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from jobs.cluster.report import format_report
+
+    path = Path(args.out) / "report.json"
+    if not path.is_file():
+        raise DrcError(path, "no report here: run `drc pipeline` first")
+    print(format_report(json.loads(path.read_text())))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from jobs.cluster.submit import master_status
+
+    status = master_status(args.master_ui)
+    alive = [w for w in status.get("workers", []) if w.get("state") == "ALIVE"]
+    print(
+        f"master {status.get('url')} {status.get('status')}: {len(alive)} ALIVE worker(s), "
+        f"{status.get('cores')} cores, {len(status.get('completedapps', []))} completed app(s)"
+    )
+    return 0
+
+
+def register(sub) -> None:
+    from jobs.cluster.pipeline import DEFAULT_TRAIN_SIZE
+
+    p = sub.add_parser("pipeline", help="stage, preprocess, train LR, score kappa on the cluster")
+    p.add_argument("--source", help="bucket to stage from (file:///dir); omit to use DATA_DIR")
+    p.add_argument("--data-dir", required=True, help="the cluster's data directory")
+    p.add_argument("--labels", help="labels CSV (default DATA_DIR/trainLabels.csv)")
+    p.add_argument("--out", required=True, help="output directory")
+    add_cluster_args(p)
+    p.add_argument("--sizes", type=sizes_arg, default=PreprocessConfig.sizes)
+    p.add_argument("--train-size", type=int, default=DEFAULT_TRAIN_SIZE)
+    p.add_argument("--partitions", type=int)
+    p.add_argument("--max-iter", type=int, default=LRConfig.max_iter)
+    p.set_defaults(func=cmd_pipeline)
+
+    p = sub.add_parser("preprocess", help="crop and resize photographs into Parquet per size")
+    p.add_argument("input", help="directory of photographs")
+    p.add_argument("output", help="output directory (OUTPUT/size=N/, quarantine/, _SUCCESS)")
+    p.add_argument("--labels", help="trainLabels.csv (omit for test images: level is null)")
+    add_cluster_args(p)
+    p.add_argument("--sizes", type=sizes_arg, default=PreprocessConfig.sizes)
+    p.add_argument("--partitions", type=int)
+    p.add_argument("--csv", action="store_true", help="also write the 2015 flattened text")
+    p.set_defaults(func=cmd_preprocess)
+
+    p = sub.add_parser("report", help="print the results table of a pipeline output")
+    p.add_argument("out")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("status", help="summary of the Spark master's state")
+    p.add_argument("--master-ui", default=DEFAULT_MASTER_UI)
+    p.set_defaults(func=cmd_status)

@@ -1,0 +1,90 @@
+"""`drc pipeline` on the controller: stage the data, check it, submit the pipeline app
+(preprocess, then the train-lr job's own code on one size), write the results table."""
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from jobs.cluster.report import format_report
+from jobs.cluster.submit import ClusterTarget, submit_app
+from jobs.dataset import layout
+from jobs.errors import DrcError
+from jobs.lr.config import LRConfig
+from jobs.preprocess.config import PreprocessConfig
+from jobs.storage import transfer
+
+DEFAULT_TRAIN_SIZE = 32
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    preprocess: PreprocessConfig  # input = the cluster's data directory, output = OUT
+    lr: LRConfig  # data = OUT, out = OUT/lr-blocks-SIZE (the model drc predict reads)
+    source: str | None = None  # a store URL to stage from first
+
+    @classmethod
+    def build(cls, data_dir: Path, out: Path, *, labels: Path | None = None,
+              source: str | None = None, train_size: int = DEFAULT_TRAIN_SIZE,
+              **settings) -> "PipelineConfig":  # fmt: skip
+        """From the CLI's settings: preprocess's by name, the rest LR's."""
+        prep_names = {"sizes", "partitions", "seed_csv"}
+        prep = PreprocessConfig(
+            input=str(data_dir), output=str(out),
+            labels=str(labels or Path(data_dir) / "trainLabels.csv"),
+            **{k: v for k, v in settings.items() if k in prep_names and v is not None},
+        )  # fmt: skip
+        if train_size not in prep.sizes:
+            raise DrcError("--train-size", f"{train_size} is not one of --sizes {prep.sizes}")
+        lr = LRConfig(data=str(out), out=str(layout.lr_out(out, "blocks", train_size)),
+                      size=train_size,
+                      **{k: v for k, v in settings.items() if k not in prep_names})  # fmt: skip
+        return cls(prep, lr, source)
+
+
+def stage(source: str, data_dir: Path) -> None:
+    staged = transfer.get(source, data_dir)
+    print(staged.summary(), flush=True)
+    if staged.failed:
+        where, reason = staged.failed[0]
+        raise DrcError(where, f"{reason} ({len(staged.failed)} objects failed to stage)")
+
+
+def results(app_report: dict, stages: dict[str, float]) -> dict:
+    """The pipeline's results table (report.json) from the app's report."""
+    prep, lr = app_report["preprocess"], app_report["lr"]
+    return {
+        "images_read": prep["images"],
+        "images_quarantined": prep["quarantined"],
+        "quarantine": app_report["quarantine"],
+        "sizes": prep["sizes"],
+        "train_size": lr["size"],
+        "n_train": lr["n_train"],
+        "n_eval": lr["n_scored"],
+        "eval_set": lr["eval_set"],
+        "kappa": lr["kappa"],
+        "confusion": lr["confusion"],
+        "model": lr["model"],
+        "stages_s": stages,
+        **{k: app_report.get(k) for k in ("app_id", "app_state", "master", "app_ui", "driver_ui")},
+    }
+
+
+def run(cfg: PipelineConfig, cluster: ClusterTarget) -> dict:
+    out = Path(cfg.preprocess.output)
+    start = time.perf_counter()
+    if cfg.source:
+        stage(cfg.source, Path(cfg.preprocess.input))
+    stages = {"stage": time.perf_counter() - start}
+    n_images = cfg.preprocess.check_inputs()
+    print(f"{n_images} images in {cfg.preprocess.input}; submitting to {cluster.master}",
+          flush=True)  # fmt: skip
+    config = {"preprocess": cfg.preprocess.resolved().to_dict(), "lr": cfg.lr.resolved().to_dict()}
+    report = submit_app("pipeline", config, out, cluster)
+    stages["preprocess"] = report["preprocess_s"]
+    stages.update({f"lr {k}": v for k, v in report["lr"]["timings_s"].items()})
+    stages["spark-submit total (JVM start incl.)"] = report["submit_s"]
+    table = results(report, stages)
+    (out / "report.json").write_text(json.dumps(table, indent=2))
+    (out / "report.txt").write_text(format_report(table) + "\n")
+    return table

@@ -1,0 +1,82 @@
+"""Every path of the project's outputs, in one place: the preprocess output, the LR blocks,
+models and the reports. Plain paths (no Arrow, no Spark), so the controller imports it too.
+
+```
+OUT/size=N/part-*.parquet   OUT/size=N/_SUCCESS      one size, whole
+OUT/quarantine/quarantine.csv                         image,reason,detail
+OUT/_SUCCESS                                          the preprocess summary (JSON)
+OUT/csv/size=N/                                       the 2015 text format (--csv)
+DATA/_blocks/size=N/KEY/                              LR uint8 blocks for one split
+DATA/lr-SOLVER-N/model.npz                            a trained LR model (drc predict)
+OUT/APP-result.json  OUT/APP-report.json  OUT/APP-spark-submit.log
+```
+"""
+
+from pathlib import Path
+
+DEFAULT_SIZES = (16, 32, 64, 128, 256)
+COMPLETE = "_SUCCESS"  # in a size directory: it is whole; at the top: the run's summary
+QUARANTINE_FIELDS = ("image", "reason", "detail")
+MODEL_FILE = "model.npz"
+ML_MODEL_DIR = "ml-model"
+
+
+def size_dir(root: Path, size: int) -> Path:
+    return Path(root) / f"size={size}"
+
+
+def size_complete(root: Path, size: int) -> Path:
+    return size_dir(root, size) / COMPLETE
+
+
+def quarantine_dir(root: Path) -> Path:
+    return Path(root) / "quarantine"
+
+
+def quarantine_csv(root: Path) -> Path:
+    return quarantine_dir(root) / "quarantine.csv"
+
+
+def summary(root: Path) -> Path:
+    return Path(root) / COMPLETE
+
+
+def scratch_prefix() -> str:
+    """Names of a pass in progress (a killed run leaves these: the next run removes them)."""
+    return "_tmp."
+
+
+def seed_csv_dir(root: Path, size: int) -> Path:
+    return Path(root) / "csv" / f"size={size}"
+
+
+def blocks_dir(data: Path, size: int, key: str) -> Path:
+    return Path(data) / "_blocks" / f"size={size}" / key
+
+
+def build_dir(data: Path) -> Path:
+    """Where the Scala job's jar is built."""
+    return Path(data) / "_build"
+
+
+def lr_out(data: Path, solver: str, size: int) -> Path:
+    """Where `drc train-lr` writes by default."""
+    return Path(data) / f"lr-{solver}-{size}"
+
+
+def model_file(out: Path) -> Path:
+    return Path(out) / MODEL_FILE
+
+
+def app_result(out: Path, app: str) -> Path:
+    """What the Spark application returns (written by the app alone)."""
+    return Path(out) / f"{app}-result.json"
+
+
+def app_report(out: Path, app: str) -> Path:
+    """The result plus how it ran (written by the controller alone)."""
+    return Path(out) / f"{app}-report.json"
+
+
+def submit_log(out: Path, app: str) -> Path:
+    return Path(out) / f"{app}-spark-submit.log"

@@ -1,0 +1,135 @@
+"""The blocks solver's model as one estimator (scikit-learn's shape: parameters in the
+constructor, `fit` returns self, learned attributes end in `_`), used by the Spark app, the
+numpy baseline and `drc predict`; and the Kaggle submission it writes."""
+
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+
+from jobs.dataset import layout
+from jobs.errors import DrcError
+from jobs.lr import blocks as lr_blocks
+from jobs.lr import kernels
+
+
+class BlocksLogisticRegression:
+    """Multinomial logistic regression on uint8 pixel rows: L-BFGS (scipy) on the driver,
+    the loss and gradient summed over the blocks by Spark (`fit(blocks, spark)`) or in this
+    process (`fit(blocks)`). Standardisation is folded into the weights, so the pixels are
+    never copied as floats; `coef_` and `intercept_` apply to raw pixel values."""
+
+    def __init__(
+        self,
+        reg: float = 0.01,
+        max_iter: int = 100,
+        class_weight: str | None = None,  # None or "balanced"
+        standardize: bool = True,
+        kernel: str = "fused",
+        tol: float = 1e-6,
+    ) -> None:
+        self.reg, self.max_iter, self.class_weight = reg, max_iter, class_weight
+        self.standardize, self.kernel, self.tol = standardize, kernel, tol
+
+    def fit(self, blocks: list[dict], spark=None) -> "BlocksLogisticRegression":
+        from scipy.optimize import minimize
+
+        train = lr_blocks.training_blocks(blocks)
+        sums = (lr_blocks.LocalSums(train, self.kernel) if spark is None
+                else lr_blocks.SparkSums(spark, train, self.kernel))  # fmt: skip
+        d = int(np.load(train[0]["x"], mmap_mode="r").shape[1])
+        balanced = self.class_weight == "balanced"
+        self.class_weight_ = (kernels.class_weights(lr_blocks.levels(train)) if balanced
+                              else np.ones(kernels.N_CLASSES))  # fmt: skip
+        start = time.perf_counter()
+        stats = (kernels.stats_from_sums(*sums.feature_sums()) if self.standardize
+                 else kernels.Stats.identity(d))  # fmt: skip
+        self.stats_seconds_ = time.perf_counter() - start
+        self.evaluation_seconds_: list[float] = []
+        self.worker_peak_mb_ = 0.0
+        k = kernels.N_CLASSES
+
+        def value_and_grad(theta):
+            start = time.perf_counter()
+            w, b = theta[: d * k].reshape(d, k), theta[d * k :]
+            w_raw, b_raw = kernels.raw_weights(w, b, stats)
+            loss, gx, gs, n_w, peak = sums.gradient_sums((w_raw, b_raw, self.class_weight_))
+            self.worker_peak_mb_ = max(self.worker_peak_mb_, peak)
+            value, gw, gb = kernels.objective(loss, gx, gs, n_w, w, stats, self.reg)
+            self.evaluation_seconds_.append(time.perf_counter() - start)
+            return value, np.concatenate([gw.ravel(), gb])
+
+        result = minimize(value_and_grad, np.zeros(d * k + k), jac=True, method="L-BFGS-B",
+                          options={"maxiter": self.max_iter, "ftol": self.tol})  # fmt: skip
+        self.coef_, self.intercept_ = kernels.raw_weights(
+            result.x[: d * k].reshape(d, k), result.x[d * k :], stats
+        )
+        self.n_features_in_ = d
+        self.n_iter_, self.converged_ = int(result.nit), bool(result.success)
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Grades of uint8 rows (n x H*W*3)."""
+        return kernels.predict(x, self.coef_, self.intercept_)
+
+    def predict_blocks(self, blocks: list[dict]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(images, true grades, predicted grades) of the rows of `blocks`."""
+        images, truth, pred = [], [], []
+        for b in blocks:
+            meta = np.load(b["meta"])
+            images += meta["image"].tolist()
+            truth.append(meta["level"])
+            pred.append(self.predict(np.load(b["x"], mmap_mode="r")))
+        if not truth:
+            return [], np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return images, np.concatenate(truth), np.concatenate(pred)
+
+    @property
+    def size_(self) -> int:
+        """The image side the model was trained at (H = W, 3 channels)."""
+        return int(round((self.n_features_in_ / 3) ** 0.5))
+
+    def save(self, path: Path) -> Path:
+        path = Path(path)
+        partial = path.with_name(path.name + ".partial.npz")
+        np.savez(partial, w_raw=self.coef_, b_raw=self.intercept_, size=self.size_, reg=self.reg,
+                 class_weight=str(self.class_weight), standardize=self.standardize)  # fmt: skip
+        partial.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> "BlocksLogisticRegression":
+        path = Path(path)
+        if not path.is_file():
+            raise DrcError(path, "no model here: run `drc train-lr` or `drc pipeline` first")
+        saved = np.load(path)
+        model = cls(reg=float(saved["reg"]) if "reg" in saved else 0.0)
+        model.coef_, model.intercept_ = saved["w_raw"], saved["b_raw"]
+        model.n_features_in_ = int(saved["size"]) ** 2 * 3
+        return model
+
+
+def write_submission(model_path: Path, data: Path, out: Path) -> int:
+    """Kaggle submission (`image,level`) for every image of a preprocess output."""
+    import pyarrow.dataset as ds
+
+    model = BlocksLogisticRegression.load(model_path)
+    source = layout.size_dir(data, model.size_)
+    if not source.is_dir():
+        raise DrcError(source, f"the model is for {model.size_} px; no Parquet of that size here")
+    n = 0
+    tmp = out.with_name(out.name + ".partial")
+    with tmp.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image", "level"])
+        # batch by batch: a whole size is 6.9 GB at 256 px for the Kaggle training set
+        for batch in ds.dataset(source, format="parquet").to_batches(
+            columns=["image", "pixels"], batch_size=256
+        ):
+            images = batch.column("image").to_pylist()
+            x = np.stack([np.frombuffer(p, np.uint8) for p in batch.column("pixels").to_pylist()])
+            writer.writerows(zip(images, model.predict(x), strict=True))
+            n += len(images)
+    tmp.replace(out)
+    return n

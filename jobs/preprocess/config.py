@@ -1,0 +1,50 @@
+"""PreprocessConfig: the settings of one preprocess job, checked here once, on both sides
+of spark-submit (the controller builds it, the Spark app rebuilds it from JSON)."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jobs.config import JsonConfig
+from jobs.dataset.labels import check_labels_match, list_images, read_labels
+from jobs.dataset.layout import DEFAULT_SIZES
+from jobs.errors import DrcError
+
+MAX_SIZE = 4096
+
+
+def check_sizes(sizes) -> tuple[int, ...]:
+    sizes = tuple(sizes)
+    if not sizes or any(not isinstance(s, int) or s < 1 or s > MAX_SIZE for s in sizes):
+        raise DrcError("--sizes", f"sizes must lie in 1..{MAX_SIZE}: {list(sizes)}")
+    return sizes
+
+
+@dataclass(frozen=True)
+class PreprocessConfig(JsonConfig):
+    input: str  # directory of photographs
+    output: str  # OUTPUT/size=N/, quarantine/, _SUCCESS
+    labels: str | None = None  # trainLabels.csv; None for test images (level null)
+    sizes: tuple[int, ...] = DEFAULT_SIZES
+    partitions: int | None = None  # Spark tasks; None: ~256 images a task
+    seed_csv: bool = False  # also the 2015 flattened text format
+
+    def __post_init__(self) -> None:
+        # JSON brings lists back: keep the tuple the rest of the code compares with
+        object.__setattr__(self, "sizes", check_sizes(self.sizes))
+        if self.partitions is not None and self.partitions < 1:
+            raise DrcError("--partitions", f"{self.partitions} must be at least 1")
+
+    def resolved(self) -> "PreprocessConfig":
+        """Absolute paths: the Spark app and its executors run elsewhere."""
+        labels = str(Path(self.labels).resolve()) if self.labels else None
+        paths = {"input": str(Path(self.input).resolve()),
+                 "output": str(Path(self.output).resolve()), "labels": labels}  # fmt: skip
+        return type(self)(**(self.to_dict() | paths))
+
+    def check_inputs(self) -> int:
+        """Fail early, in one line, on inputs the cluster would only choke on later; returns
+        the number of images."""
+        images = list_images(Path(self.input))
+        if self.labels is not None:
+            check_labels_match(read_labels(Path(self.labels)), images, Path(self.labels))
+        return len(images)

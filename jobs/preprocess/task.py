@@ -1,0 +1,94 @@
+"""The body of one preprocessing Spark task: images in, Parquet per size out, quarantine
+rows back. Runs in the executors' Python workers and needs no Spark (the tests and the CNN
+fixtures call it directly); the driver's side of the job is `jobs.preprocess.job`."""
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from jobs.dataset.labels import parse_image_name
+from jobs.dataset.layout import size_dir
+from jobs.dataset.parquet import PARQUET_OPTIONS, PIXELS_SCHEMA, label_columns, pixels_table
+from jobs.preprocess.images import ImageRejected, preprocess_bytes
+
+FLUSH_IMAGES = 32  # images per Parquet row group: bounds each task's memory
+
+
+def process_paths(
+    paths: Iterable[str], sizes: tuple[int, ...], levels: dict[str, int]
+) -> Iterator[tuple[dict, dict[int, np.ndarray] | None]]:
+    """(identity, {size: HxWx3 uint8 pixels}) per image; pixels is None and identity carries
+    `reason` and `detail` for an image that goes to quarantine."""
+    for path in paths:
+        stem = Path(path).stem
+        try:
+            name = parse_image_name(stem)
+            ident = {"image": stem, "subject": name.subject, "eye": name.eye}
+        except ValueError:
+            ident = {"image": stem, "subject": None, "eye": None}
+        ident["level"] = levels.get(stem)
+        try:
+            resized, ident["format"] = preprocess_bytes(Path(path).read_bytes(), sizes)
+        except ImageRejected as exc:
+            yield {**ident, "reason": exc.reason, "detail": exc.detail}, None
+        except OSError as exc:
+            yield {**ident, "reason": "unreadable", "detail": str(exc)}, None
+        else:
+            yield ident, resized
+
+
+class SizeWriters:
+    """One Parquet file per size for one task, renamed into place when complete."""
+
+    def __init__(self, root: Path, sizes: tuple[int, ...], part: int):
+        self.final = {s: size_dir(root, s) / f"part-{part:05d}.parquet" for s in sizes}
+        self.writers: dict[int, pq.ParquetWriter] = {}
+
+    def write(self, rows: list[tuple[dict, dict[int, np.ndarray]]]) -> None:
+        labels = label_columns([ident for ident, _ in rows])
+        for size, final in self.final.items():
+            if size not in self.writers:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                self.writers[size] = pq.ParquetWriter(
+                    f"{final}.partial", PIXELS_SCHEMA, **PARQUET_OPTIONS
+                )
+            table = pixels_table(labels, [pixels[size] for _, pixels in rows])
+            self.writers[size].write_table(table)
+
+    def close(self) -> None:
+        for size, writer in self.writers.items():
+            writer.close()
+            os.replace(f"{self.final[size]}.partial", self.final[size])
+
+
+def preprocess_partition(
+    part: int, paths: Iterable[str], root: str, sizes: tuple[int, ...], levels, done=None
+) -> Iterator[dict]:
+    """Body of one Spark task: writes its Parquet files, yields only quarantine rows."""
+    writers = SizeWriters(Path(root), sizes, part)
+    good: list[tuple[dict, dict[int, np.ndarray]]] = []
+    for ident, pixels in process_paths(paths, sizes, levels):
+        if pixels is None:
+            yield {k: ident[k] for k in ("image", "reason", "detail")}
+        else:
+            good.append((ident, pixels))
+        if len(good) == FLUSH_IMAGES:
+            writers.write(good)
+            good = []
+        if done is not None:
+            done.add(1)
+    if good:
+        writers.write(good)
+    writers.close()
+
+
+def preprocess_labelled(
+    part: int, rows: Iterable[tuple[str, int | None]], root: str, sizes: tuple[int, ...], done
+) -> Iterator[dict]:
+    """`preprocess_partition` over (path, level) pairs, the form the driver ships them in."""
+    rows = list(rows)
+    levels = {Path(path).stem: level for path, level in rows if level is not None}
+    return preprocess_partition(part, [path for path, _ in rows], root, sizes, levels, done)

@@ -1,0 +1,45 @@
+"""Which master the controller asks about an application, and the job configs' round trip
+across spark-submit."""
+
+import pytest
+
+from jobs.cluster.pipeline import PipelineConfig
+from jobs.cluster.submit import ClusterTarget
+from jobs.errors import DrcError
+from jobs.lr.config import LRConfig
+from jobs.preprocess.config import PreprocessConfig
+
+
+def test_only_a_standalone_master_is_asked_about_the_application():
+    assert ClusterTarget("local[2]", "http://127.0.0.1:8080").status_ui() is None
+    assert ClusterTarget("local[*]").status_ui() is None
+    assert ClusterTarget("spark://10.0.0.5:7077").status_ui() == "http://10.0.0.5:8080"
+    given = ClusterTarget("spark://10.0.0.5:7077", "http://10.0.0.5:9090")
+    assert given.status_ui() == "http://10.0.0.5:9090"
+
+
+def test_configs_cross_as_json_and_come_back_equal():
+    prep = PreprocessConfig("in", "out", sizes=(16, 32), partitions=4)
+    assert PreprocessConfig.from_json(prep.to_json()) == prep  # sizes come back a tuple
+    lr = LRConfig("d", "o", size=16, solver="ml", elastic_net=0.5, class_weights=True)
+    assert LRConfig.from_json(lr.to_json()) == lr
+
+
+def test_the_app_side_checks_as_the_controller_does():
+    with pytest.raises(DrcError, match="--validation"):
+        LRConfig.from_dict(LRConfig("d", "o").to_dict() | {"validation": 1.5})
+    with pytest.raises(DrcError, match="unknown settings"):
+        LRConfig.from_dict({"data": "d", "out": "o", "bogus": 1})
+    with pytest.raises(DrcError, match="--sizes"):
+        PreprocessConfig.from_dict({"input": "i", "output": "o", "sizes": [0]})
+
+
+def test_the_pipeline_trains_the_default_solver_into_a_model_dir(tmp_path):
+    cfg = PipelineConfig.build(tmp_path / "data", tmp_path / "out", train_size=16,
+                               sizes=(16, 32), max_iter=7)  # fmt: skip
+    assert cfg.lr.solver == LRConfig.solver and cfg.lr.max_iter == 7 and cfg.lr.size == 16
+    assert cfg.lr.data == str(tmp_path / "out")
+    assert cfg.lr.out == str(tmp_path / "out" / "lr-blocks-16")
+    assert cfg.preprocess.labels == str(tmp_path / "data" / "trainLabels.csv")
+    with pytest.raises(DrcError, match="--train-size"):
+        PipelineConfig.build(tmp_path, tmp_path, train_size=64, sizes=(16, 32))

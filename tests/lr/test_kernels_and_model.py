@@ -1,0 +1,134 @@
+"""The LR kernel: gradients against finite differences, standardisation folded correctly,
+and the numpy trainer learning a planted signal from blocks written as Spark would."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from jobs.dataset.synth_features import make_pixels
+from jobs.dataset.synth_images import plan
+from jobs.errors import DrcError
+from jobs.lr import blocks as lr_blocks
+from jobs.lr import kernels as lr_math
+from jobs.lr.model import BlocksLogisticRegression
+from jobs.metrics import quadratic_weighted_kappa
+
+
+def objective_at(theta, x, y, cw, stats, reg):
+    d = x.shape[1]
+    w, b = theta[: d * 5].reshape(d, 5), theta[d * 5 :]
+    w_raw, b_raw = lr_math.raw_weights(w, b, stats)
+    loss, gx, gs = lr_math.block_gradient(x, y, cw[y], w_raw, b_raw)
+    value, gw, gb = lr_math.objective(loss, gx, gs, float(cw[y].sum()), w, stats, reg)
+    return value, np.concatenate([gw.ravel(), gb])
+
+
+def test_gradient_matches_finite_differences():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, (70, 6), dtype=np.uint8)  # more rows than one chunk
+    y = rng.integers(0, 5, 70)
+    stats = lr_math.stats_from_sums(*lr_math.feature_sums(x))
+    cw = lr_math.class_weights(y)
+    theta = rng.normal(0, 0.3, 6 * 5 + 5)
+    _, grad = objective_at(theta, x, y, cw, stats, 0.05)
+    eps = 1e-3
+    for i in range(0, len(theta), 4):
+        step = np.zeros_like(theta)
+        step[i] = eps
+        numeric = (objective_at(theta + step, x, y, cw, stats, 0.05)[0]
+                   - objective_at(theta - step, x, y, cw, stats, 0.05)[0]) / (2 * eps)  # fmt: skip
+        assert grad[i] == pytest.approx(numeric, rel=2e-2, abs=2e-4)
+
+
+@pytest.mark.parametrize("rows", [1, 6, 37])
+def test_fused_kernel_gives_the_numpy_kernels_gradient(rows):
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 256, (rows, 300), dtype=np.uint8)
+    y = rng.integers(0, 5, rows)
+    weight = rng.uniform(0.5, 2.0, rows)
+    w_raw = rng.normal(0, 1e-3, (300, 5)).astype(np.float32)
+    b_raw = rng.normal(0, 0.1, 5).astype(np.float32)
+    ref = lr_math.block_gradient(x, y, weight, w_raw, b_raw)
+    got = lr_math.fused_gradient(x, y, weight, w_raw, b_raw)
+    assert got[0] == pytest.approx(ref[0], rel=1e-5)
+    np.testing.assert_allclose(got[1], ref[1], rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(got[2], ref[2], rtol=1e-5, atol=1e-6)
+
+
+def test_blocks_are_dealt_evenly_to_the_cores():
+    blocks = [{"n": n} for n in (1650, 1650, 1700, 900, 40, 1650, 1600)]
+    groups = lr_blocks.balanced_groups(blocks, 2)
+    assert sorted(b["n"] for g in groups for b in g) == sorted(b["n"] for b in blocks)
+    loads = [sum(b["n"] for b in g) for g in groups]
+    assert max(loads) - min(loads) <= 1700
+    assert len(lr_blocks.balanced_groups(blocks[:1], 4)) == 1
+
+
+def test_no_training_rows_is_one_clear_error():
+    with pytest.raises(DrcError, match="no labelled images on the training side"):
+        BlocksLogisticRegression(standardize=False).fit([{"n": 5, "validation": True}])
+
+
+def test_standardisation_is_folded_into_the_weights():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 255, (50, 4), dtype=np.uint8)
+    stats = lr_math.stats_from_sums(*lr_math.feature_sums(x))
+    w, b = rng.normal(size=(4, 5)), rng.normal(size=5)
+    z = (x - stats.mean) / stats.std
+    w_raw, b_raw = lr_math.raw_weights(w, b, stats)
+    assert np.allclose(x @ w_raw + b_raw, z @ w + b, atol=1e-3)
+
+
+def test_class_weights_balance_the_grades():
+    y = np.array([0] * 8 + [1] * 2)
+    cw = lr_math.class_weights(y)
+    assert cw[0] * 8 == pytest.approx(cw[1] * 2)
+    assert cw[2] == 0
+
+
+def blocks_like_spark(tmp_path, count=600, size=8):
+    items = plan(count, 3)
+    levels = np.array([i.level for i in items])
+    pixels = make_pixels(levels, size, np.random.default_rng(3))
+    rows = [
+        SimpleNamespace(image=i.name, level=i.level, validation=(i.subject % 5 == 0),
+                        pixels=p.tobytes())
+        for i, p in zip(items, pixels, strict=True)
+    ]  # fmt: skip
+    half = len(rows) // 2
+    return (lr_blocks.write_block(0, rows[:half], str(tmp_path))
+            + lr_blocks.write_block(1, rows[half:], str(tmp_path)))  # fmt: skip
+
+
+@pytest.mark.parametrize("kernel", ["fused", "numpy"])
+def test_numpy_trainer_learns_the_planted_signal(tmp_path, kernel):
+    blocks = blocks_like_spark(tmp_path)
+    assert sorted(b["validation"] for b in blocks) == [False, False, True, True]
+    estimator = BlocksLogisticRegression(reg=0.01, max_iter=60, standardize=True, kernel=kernel)
+    model = estimator.fit(blocks)
+    assert model is estimator and model.coef_.shape == (8 * 8 * 3, 5) and model.size_ == 8
+    _, truth, pred = model.predict_blocks([b for b in blocks if b["validation"]])
+    assert len(truth) > 50
+    assert quadratic_weighted_kappa(truth.tolist(), pred.tolist()) >= 0.8
+
+
+def test_a_saved_model_predicts_the_same_after_loading(tmp_path):
+    blocks = blocks_like_spark(tmp_path, count=200)
+    model = BlocksLogisticRegression(max_iter=10, class_weight="balanced").fit(blocks)
+    x = np.load(blocks[0]["x"])
+    loaded = BlocksLogisticRegression.load(model.save(tmp_path / "model.npz"))
+    assert loaded.size_ == 8
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_both_entry_points_offer_every_kernel():
+    from jobs.cli.main import build_parser
+    from jobs.lr.config import KERNELS, LRConfig
+
+    assert set(KERNELS) == set(lr_math.KERNELS)
+    for kernel in lr_math.KERNELS:
+        assert build_parser().parse_args(["train-lr", "d", "--kernel", kernel]).kernel == kernel
+        cfg = LRConfig.from_json(LRConfig("i", "o", kernel=kernel).to_json())  # as the app gets it
+        assert cfg.kernel == kernel

@@ -1,0 +1,83 @@
+"""The body of one preprocessing task, without Spark: files written, quarantine returned."""
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from jobs.dataset.parquet import PIXELS_SCHEMA
+from jobs.preprocess.images import preprocess_bytes
+from jobs.preprocess.task import preprocess_partition, process_paths
+
+
+def test_identity_pixels_and_quarantine(tmp_path, sample_dir):
+    empty = tmp_path / "99_right.jpeg"
+    empty.write_bytes(b"")
+    paths = [str(sample_dir / "16_left.jpeg"), str(empty), str(tmp_path / "98_left.jpeg")]
+    out = list(process_paths(paths, (16, 32), {"16_left": 4}))
+    ident, pixels = out[0]
+    assert ident == {"image": "16_left", "subject": 16, "eye": "left", "level": 4,
+                     "format": "JPEG"}  # fmt: skip
+    assert sorted(pixels) == [16, 32] and pixels[32].shape == (32, 32, 3)
+    assert [(i["image"], i["reason"], p) for i, p in out[1:]] == [
+        ("99_right", "empty", None),
+        ("98_left", "unreadable", None),
+    ]
+
+
+def test_task_writes_one_file_per_size_and_yields_quarantine(tmp_path, sample_dir):
+    paths = sorted(str(p) for p in sample_dir.glob("*.jpeg")) + [str(tmp_path / "7_left.jpeg")]
+    bad = list(preprocess_partition(3, paths, str(tmp_path / "out"), (16, 64), {"13_left": 0}))
+    assert [b["image"] for b in bad] == ["7_left"]
+    for size in (16, 64):
+        files = list((tmp_path / "out" / f"size={size}").iterdir())
+        assert [f.name for f in files] == ["part-00003.parquet"]  # no .partial left
+        table = pq.read_table(files[0])
+        assert table.schema.equals(PIXELS_SCHEMA)
+        rows = table.to_pylist()
+        assert sorted(r["image"] for r in rows) == ["10_left", "13_left", "15_right", "16_left"]
+        levels = {r["image"]: r["level"] for r in rows}
+        assert levels["13_left"] == 0 and levels["16_left"] is None
+        first = next(r for r in rows if r["image"] == "15_right")
+        expected = preprocess_bytes((sample_dir / "15_right.jpeg").read_bytes(), (16, 64))[0]
+        got = np.frombuffer(first["pixels"], dtype=np.uint8).reshape(size, size, 3)
+        assert np.array_equal(got, expected[size])
+
+
+def test_an_output_without_its_quarantine_table_is_redone(tmp_path):
+    from jobs.dataset.layout import COMPLETE
+    from jobs.preprocess.job import sizes_to_do, write_quarantine
+
+    for size in (16, 32):
+        (tmp_path / f"size={size}").mkdir()
+        (tmp_path / f"size={size}" / COMPLETE).touch()
+    assert sizes_to_do(tmp_path, (16, 32, 64)) == (16, 32, 64)  # e.g. an older layout
+    write_quarantine([], tmp_path)
+    assert sizes_to_do(tmp_path, (16, 32, 64)) == (64,)
+
+
+def test_pixels_table_matches_arrow_from_python_objects():
+    import pyarrow as pa
+
+    from jobs.dataset.parquet import label_columns, pixels_table
+
+    rows = [
+        {"image": "1_left", "subject": 1, "eye": "left", "level": 0, "format": "JPEG"},
+        {"image": "x", "subject": None, "eye": None, "level": None},  # format missing
+        {"image": "2_right", "subject": 2, "eye": "right", "level": 4, "format": "PNG"},
+    ]
+    pixels = [np.arange(12, dtype=np.uint8).reshape(2, 2, 3), b"", b"\xff\x00"]
+    table = pixels_table(label_columns(rows), pixels)
+    table.validate(full=True)
+    expected = pa.table(
+        {f.name: [r.get(f.name) for r in rows] for f in PIXELS_SCHEMA if f.name != "pixels"}
+        | {"pixels": [bytes(p) for p in pixels]},
+        schema=PIXELS_SCHEMA,
+    )
+    assert table.equals(expected)
+    assert table.column("level").null_count == 1
+
+
+def test_pixels_are_stored_plain_and_the_labels_compressed(tmp_path, sample_dir):
+    list(preprocess_partition(0, [str(sample_dir / "10_left.jpeg")], str(tmp_path), (32,), {}))
+    meta = pq.ParquetFile(tmp_path / "size=32" / "part-00000.parquet").metadata.row_group(0)
+    codecs = {meta.column(i).path_in_schema: meta.column(i).compression for i in range(6)}
+    assert codecs["pixels"] == "UNCOMPRESSED" and codecs["image"] == "SNAPPY"

@@ -1,0 +1,150 @@
+"""The provider-agnostic life cycle, with an in-memory provider: grow, shrink, partial
+failure, cleanup, parallelism; and the inventory it leads to."""
+
+import threading
+import time
+
+import pytest
+
+from provision import core, inventory
+from provision.errors import ProvisionError
+from provision.model import MASTER, WORKER, Node, NodeSpec
+from provision.providers.base import Provider
+
+
+class MemoryProvider(Provider):
+    name = "memory"
+
+    def __init__(self, fail_create=(), fail_wait=(), delay_s=0.0):
+        self.nodes: dict[str, Node] = {}
+        self.fail_create, self.fail_wait, self.delay_s = set(fail_create), set(fail_wait), delay_s
+        self.destroyed: list[str] = []
+        self.running = self.peak = 0
+        self._lock = threading.Lock()
+
+    def _busy(self):
+        with self._lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        time.sleep(self.delay_s)
+        with self._lock:
+            self.running -= 1
+
+    def create(self, cluster, name, role, spec):
+        self._busy()
+        if name in self.fail_create:
+            raise ProvisionError(name, "out of capacity")
+        node = Node(name, role, "", "", id=name)
+        self.nodes[name] = node
+        return node
+
+    def wait_ready(self, node, timeout_s):
+        self._busy()
+        if node.name in self.fail_wait:
+            raise ProvisionError(node.name, "never became ready")
+        index = len(node.name)  # any stable address will do
+        return Node(node.name, node.role, f"192.0.2.{index}", f"10.0.0.{index}", id=node.id)
+
+    def list(self, cluster):
+        return [n for n in self.nodes.values() if n.name.startswith(f"{cluster}-")]
+
+    def destroy(self, node):
+        self.nodes.pop(node.name, None)
+        self.destroyed.append(node.name)
+
+
+def test_launch_grow_and_rerun():
+    provider = MemoryProvider()
+    first = core.launch(provider, "dr", 3, NodeSpec())
+    assert [n.name for n in first.nodes] == ["dr-master", "dr-worker-01", "dr-worker-02"]
+    assert first.nodes[0].role == MASTER and {n.role for n in first.nodes[1:]} == {WORKER}
+    again = core.launch(provider, "dr", 3, NodeSpec())
+    assert again.created == [] and len(again.nodes) == 3
+    grown = core.launch(provider, "dr", 5, NodeSpec())
+    assert grown.created == ["dr-worker-03", "dr-worker-04"]
+
+
+def test_shrink_needs_confirmation():
+    provider = MemoryProvider()
+    core.launch(provider, "dr", 4, NodeSpec())
+    with pytest.raises(ProvisionError, match="confirm_shrink=true"):
+        core.launch(provider, "dr", 2, NodeSpec())
+    assert len(provider.list("dr")) == 4
+    shrunk = core.launch(provider, "dr", 2, NodeSpec(), confirm_shrink=True)
+    assert shrunk.removed == ["dr-worker-02", "dr-worker-03"]
+    assert sorted(provider.nodes) == ["dr-master", "dr-worker-01"]
+
+
+def test_partial_failure_releases_everything_this_run_made():
+    provider = MemoryProvider(fail_create={"dr-worker-02"}, fail_wait={"dr-worker-03"})
+    with pytest.raises(ProvisionError, match="launch failed"):
+        core.launch(provider, "dr", 5, NodeSpec())
+    assert provider.nodes == {}  # no billed orphan
+    assert sorted(provider.destroyed) == ["dr-master", "dr-worker-01", "dr-worker-03",
+                                          "dr-worker-04"]  # fmt: skip
+
+
+def test_min_nodes_accepts_a_partial_cluster_and_drops_the_stragglers():
+    provider = MemoryProvider(fail_create={"dr-worker-02"}, fail_wait={"dr-worker-03"})
+    result = core.launch(provider, "dr", 5, NodeSpec(), min_nodes=3)
+    assert [n.name for n in result.nodes] == ["dr-master", "dr-worker-01", "dr-worker-04"]
+    assert result.failed == ["dr-worker-03"]
+    assert sorted(provider.nodes) == ["dr-master", "dr-worker-01", "dr-worker-04"]
+
+
+def test_a_cluster_without_its_master_always_fails():
+    provider = MemoryProvider(fail_wait={"dr-master"})
+    with pytest.raises(ProvisionError, match="launch failed"):
+        core.launch(provider, "dr", 3, NodeSpec(), min_nodes=1)
+    assert provider.nodes == {}
+
+
+def test_nodes_are_created_in_parallel():
+    provider = MemoryProvider(delay_s=0.05)
+    core.launch(provider, "dr", 8, NodeSpec())
+    assert provider.peak == 8
+
+
+@pytest.mark.parametrize(
+    ("count", "kwargs", "message"),
+    [(0, {}, "at least 1 node"), (3, {"min_nodes": 4}, "min_nodes")],
+)
+def test_bad_requests_are_refused(count, kwargs, message):
+    with pytest.raises(ProvisionError, match=message):
+        core.launch(MemoryProvider(), "dr", count, NodeSpec(), **kwargs)
+
+
+def test_bad_cluster_name_and_spec_field():
+    with pytest.raises(ProvisionError, match="cluster name"):
+        core.launch(MemoryProvider(), "Bad_Name", 1, NodeSpec())
+    with pytest.raises(ProvisionError, match="unknown fields"):
+        NodeSpec.from_dict({"cpus": 4})
+
+
+def test_destroy_releases_every_tagged_node():
+    provider = MemoryProvider()
+    core.launch(provider, "dr", 3, NodeSpec())
+    core.launch(provider, "other", 1, NodeSpec())
+    assert sorted(core.destroy(provider, "dr")) == ["dr-master", "dr-worker-01", "dr-worker-02"]
+    assert list(provider.nodes) == ["other-master"]
+
+
+def test_inventory_groups_and_per_host_overrides(tmp_path):
+    nodes = [Node("dr-master", MASTER, "192.0.2.1", "10.0.0.1"),
+             Node("dr-worker-01", WORKER, "192.0.2.2", "10.0.0.2")]  # fmt: skip
+    text = inventory.render("dr", "memory", nodes, "/keys/id", {"dr-master": {"node_root": "/n"}},
+                            {"cluster_root": "/srv/dr"})  # fmt: skip
+    sections = {}
+    for block in text.split("\n\n"):
+        lines = [ln for ln in block.splitlines() if not ln.startswith("#")]
+        if lines and lines[0].startswith("["):
+            sections[lines[0].strip("[]")] = [ln.split()[0] for ln in lines[1:]]
+    assert sections["spark_master"] == ["dr-master"] == sections["hdfs_namenode"]
+    assert sections["spark_workers"] == ["dr-master", "dr-worker-01"] == sections["hdfs_datanodes"]
+    assert "dr-master ansible_host=192.0.2.1 ansible_user=root spark_bind_address=10.0.0.1 " \
+           "cluster_root=/srv/dr node_root=/n" in text  # fmt: skip
+    assert "ansible_ssh_private_key_file=/keys/id" in text and "cluster_provider=memory" in text
+    path = inventory.write(tmp_path / "dr" / "hosts", text, tmp_path / "gv")
+    assert path.read_text() == text and (tmp_path / "dr" / "group_vars").is_symlink()
+    inventory.remove(tmp_path / "dr")
+    assert not (tmp_path / "dr").exists()
