@@ -24,9 +24,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from jobs.dataset import layout
+
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO.parent / "shared" / "data" / "kaggle-sample"
-SIZES = (16, 32, 64, 128, 256)
+SIZES = layout.DEFAULT_SIZES
 
 
 def _decode(path: str) -> None:
@@ -75,7 +77,7 @@ def spark_run(data: Path, out: Path, args) -> dict:
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - start
-    report = json.loads((out / "preprocess-report.json").read_text())
+    report = json.loads(layout.app_report(out, "preprocess").read_text())
     return {"images_per_s": report["images_per_s"], "job_s": report["seconds"], "wall_s": wall}
 
 

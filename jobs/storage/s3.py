@@ -10,15 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from jobs.errors import DrcError
-from jobs.storage.base import (
-    SHA256_META,
-    LocalDigest,
-    ObjectInfo,
-    ObjectMeta,
-    Progress,
-    Store,
-    store_error,
-)
+from jobs.storage import base
 
 PART_SIZE = 32 << 20
 _AUTH_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403",
@@ -26,7 +18,7 @@ _AUTH_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "4
 _MISSING_CODES = {"NoSuchBucket", "NoSuchKey", "404", "NotFound"}
 
 
-class S3Store(Store):
+class S3Store(base.Store):
     def __init__(self, url: str, bucket: str, prefix: str, part_size: int | None = None):
         import boto3
         from boto3.s3.transfer import TransferConfig
@@ -67,16 +59,16 @@ class S3Store(Store):
             code = str(error.get("Code", ""))
             kind = "auth" if code in _AUTH_CODES else "missing" if code in _MISSING_CODES else ""
             detail = code if kind else f"{code} {error.get('Message', '')}".strip()
-            raise store_error(self.url, kind, what, detail) from None
+            raise base.store_error(self.url, kind, what, detail) from None
         except NoCredentialsError:
             raise DrcError(self.url, "no credentials: set AWS_ACCESS_KEY_ID/"
                                      "AWS_SECRET_ACCESS_KEY or AWS_PROFILE") from None  # fmt: skip
         except EndpointConnectionError:
-            raise store_error(self.url, "unreachable", what, self.endpoint) from None
+            raise base.store_error(self.url, "unreachable", what, self.endpoint) from None
         except BotoCoreError as exc:
             raise DrcError(self.url, f"{what}: {type(exc).__name__}") from None
 
-    def list(self) -> Iterator[ObjectInfo]:
+    def list(self) -> Iterator[base.ObjectInfo]:
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=self.prefix
         )
@@ -85,22 +77,24 @@ class S3Store(Store):
                 for entry in page.get("Contents", []):
                     key = entry["Key"][len(self.prefix) :]
                     if key and not key.endswith("/"):
-                        yield ObjectInfo(key, int(entry["Size"]), entry["ETag"].strip('"'))
+                        yield base.ObjectInfo(key, int(entry["Size"]), entry["ETag"].strip('"'))
 
-    def meta(self, key: str) -> ObjectMeta:
+    def meta(self, key: str) -> base.ObjectMeta:
         with self._errors(f"object {key!r}"):
             head = self.client.head_object(Bucket=self.bucket, Key=self.prefix + key)
-        return ObjectMeta(head.get("Metadata", {}).get(SHA256_META), "-" in head["ETag"])
+        return base.ObjectMeta(head.get("Metadata", {}).get(base.SHA256_META), "-" in head["ETag"])
 
-    def download(self, key: str, target: Path, progress: Progress) -> None:
+    def download(self, key: str, target: Path, progress: base.Progress) -> None:
         with self._errors(f"object {key!r}"):
             self.client.download_file(self.bucket, self.prefix + key, str(target),
                                       Callback=progress, Config=self.transfer)  # fmt: skip
 
-    def upload(self, source: Path, key: str, digest: LocalDigest, progress: Progress) -> None:
+    def upload(
+        self, source: Path, key: str, digest: base.LocalDigest, progress: base.Progress
+    ) -> None:
         with self._errors(f"bucket {self.bucket!r}"):
             self.client.upload_file(str(source), self.bucket, self.prefix + key,
-                                    ExtraArgs={"Metadata": {SHA256_META: digest.sha256}},
+                                    ExtraArgs={"Metadata": {base.SHA256_META: digest.sha256}},
                                     Callback=progress, Config=self.transfer)  # fmt: skip
 
     def ensure_container(self) -> None:

@@ -3,7 +3,6 @@ pipeline runs on it through spark-submit, the master's JSON shows it, and stop l
 nothing behind."""
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -13,7 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobs.cluster.submit import master_status
+from jobs.dataset.layout import DEFAULT_SIZES
 from jobs.preprocess.images import preprocess_bytes
+from tests.support.ansible import playbook
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
@@ -33,25 +34,8 @@ class Cluster:
         }
         self.master_ui = f"http://127.0.0.1:{master_ui_port}"
 
-    def playbook(self, *names: str, **extra) -> str:
-        extra_file = self.root / "extra-vars.json"
-        extra_file.write_text(json.dumps({**self.extra, **extra}))
-        env = dict(os.environ, ANSIBLE_CONFIG=str(self.repo / "ansible.cfg"))
-        proc = subprocess.run(
-            [
-                str(self.repo / ".venv/bin/ansible-playbook"),
-                "-e",
-                f"@{extra_file}",
-                *[f"playbooks/{n}" for n in names],
-            ],
-            cwd=self.repo,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-        return proc.stdout
+    def playbook(self, *names: str, check: bool = True, **extra) -> str:
+        return playbook(*names, extra={**self.extra, **extra}, check=check)
 
     def daemon_pids(self) -> list[int]:
         return [int(p.read_text()) for p in (self.root / "spark/pids").glob("*.pid")]
@@ -92,18 +76,7 @@ def cluster(repo, tmp_path_factory):
         cluster.playbook("main.yml", "hadoop.yml")
         yield cluster
     finally:
-        subprocess.run(
-            [
-                str(repo / ".venv/bin/ansible-playbook"),
-                "-e",
-                f"@{cluster.root}/extra-vars.json",
-                "playbooks/stop_cluster.yml",
-            ],
-            cwd=repo,
-            capture_output=True,
-            timeout=300,
-            env=dict(os.environ, ANSIBLE_CONFIG=str(repo / "ansible.cfg")),
-        )
+        cluster.playbook("stop_cluster.yml", check=False)
 
 
 @pytest.fixture(scope="module")
@@ -146,11 +119,11 @@ def test_bad_images_are_quarantined_with_reasons(pipeline_run):
 
 def test_parquet_holds_the_exact_pixels(pipeline_run, sample_images):
     _, _, results = pipeline_run
-    for size in (16, 32, 64, 128, 256):
+    for size in DEFAULT_SIZES:
         table = pq.read_table(results / f"size={size}").to_pydict()
         assert sorted(table["image"]) == sorted(sample_images)
         for image, pixels in zip(table["image"], table["pixels"], strict=True):
-            expected = preprocess_bytes(sample_images[image], (16, 32, 64, 128, 256))[0][size]
+            expected = preprocess_bytes(sample_images[image], DEFAULT_SIZES)[0][size]
             got = np.frombuffer(pixels, dtype=np.uint8).reshape(size, size, 3)
             assert np.array_equal(got, expected), (image, size)
 
@@ -176,35 +149,6 @@ def test_the_pipelines_model_grades_other_images(repo, pipeline_run, sample_dir,
     rows = dict(line.split(",") for line in out.read_text().splitlines()[1:])
     labels = dict(ln.split(",") for ln in (sample_dir / "trainLabels.csv").read_text().split()[1:])
     assert rows == labels  # the training images, graded as the model learned them
-
-
-def test_config_change_restarts_the_running_daemons(cluster, pipeline_run):
-    before = set(cluster.daemon_pids())
-    cluster.playbook("main.yml", spark_shuffle_partitions=5)
-    after = set(cluster.daemon_pids())
-    assert len(after) == 2 and not before & after  # master and worker are new JVMs
-    conf = (cluster.root / "spark/conf/spark-defaults.conf").read_text()
-    assert "spark.sql.shuffle.partitions" in conf and " 5" in conf
-    status = master_status(cluster.master_ui)  # main.yml waited for it: no sleep here
-    assert status["status"] == "ALIVE"
-    assert [w["state"] for w in status["workers"]].count("ALIVE") == 1
-    cluster.playbook("main.yml")  # back to the defaults, for the tests that follow
-
-
-def test_second_configure_changes_nothing(cluster, pipeline_run):
-    recap = cluster.playbook("main.yml", "hadoop.yml")
-    assert changed_count(recap) == 0, recap[-1500:]
-
-
-def test_stop_leaves_nothing_running_and_start_works_again(cluster, pipeline_run):
-    pids = cluster.daemon_pids()
-    assert pids
-    cluster.playbook("stop_cluster.yml")
-    for pid in pids:
-        assert not Path(f"/proc/{pid}").exists(), f"Spark daemon {pid} still running"
-    assert cluster.processes_of_this_cluster() == []
-    cluster.playbook("hadoop.yml")
-    assert master_status(cluster.master_ui)["status"] == "ALIVE"
 
 
 @pytest.fixture(scope="module")
@@ -343,3 +287,33 @@ def test_cnn_trains_distributed_and_tracks_one_process(cluster, cnn_data, tmp_pa
     # curves' means, which a wrong gradient average or a rank seeing all the data would move
     assert len(one) == len(two)
     assert abs(sum(one) - sum(two)) < 0.25 * sum(one), (one, two)
+
+
+def test_lifecycle_restart_on_change_idempotence_stop_and_start(cluster, pipeline_run):
+    """One scenario, in this order, last in the module: it restarts and stops the cluster
+    the tests above use."""
+    # a configuration change restarts the running daemons
+    before = set(cluster.daemon_pids())
+    cluster.playbook("main.yml", spark_shuffle_partitions=5)
+    after = set(cluster.daemon_pids())
+    assert len(after) == 2 and not before & after  # master and worker are new JVMs
+    conf = (cluster.root / "spark/conf/spark-defaults.conf").read_text()
+    assert "spark.sql.shuffle.partitions" in conf and " 5" in conf
+    status = master_status(cluster.master_ui)  # main.yml waited for it: no sleep here
+    assert status["status"] == "ALIVE"
+    assert [w["state"] for w in status["workers"]].count("ALIVE") == 1
+    cluster.playbook("main.yml")  # back to the defaults
+
+    # a second configure changes nothing
+    recap = cluster.playbook("main.yml", "hadoop.yml")
+    assert changed_count(recap) == 0, recap[-1500:]
+
+    # stop leaves nothing running, and start works again
+    pids = cluster.daemon_pids()
+    assert pids
+    cluster.playbook("stop_cluster.yml")
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists(), f"Spark daemon {pid} still running"
+    assert cluster.processes_of_this_cluster() == []
+    cluster.playbook("hadoop.yml")
+    assert master_status(cluster.master_ui)["status"] == "ALIVE"

@@ -2,7 +2,6 @@
 configured over SSH by main.yml, running Spark (master on node 1, a worker on each node)
 and the spine's job; stop_cluster.yml leaves nothing behind."""
 
-import json
 import os
 import re
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from jobs.cluster.submit import master_status
+from tests.support.ansible import playbook, run_ansible
 
 pytestmark = pytest.mark.integration
 
@@ -29,17 +29,9 @@ class LocalCluster:
         }
         self.bin = Path(sys.executable).parent
 
-    def run(self, tool: str, *args: str, inventory=True, check=True) -> str:
-        extra = self.root / "extra.json"
-        extra.write_text(json.dumps(self.extra))
-        argv = [str(self.bin / tool), "-e", f"@{extra}", *args]
-        if inventory:
-            argv[1:1] = ["-i", str(self.inventory)]
-        env = dict(os.environ, ANSIBLE_CONFIG=str(self.repo / "ansible.cfg"))
-        proc = subprocess.run(argv, cwd=self.repo, env=env, capture_output=True, text=True,
-                              timeout=900)  # fmt: skip
-        assert proc.returncode == 0 or not check, proc.stdout[-4000:] + proc.stderr[-2000:]
-        return proc.stdout
+    def playbook(self, *names: str, args=(), inventory=True, check=True) -> str:
+        return playbook(*names, args=args, extra=self.extra, check=check,
+                        inventory=self.inventory if inventory else None)  # fmt: skip
 
     def master_ui(self) -> str:
         host = re.search(r"ansible_host=(\S+)", self.inventory.read_text()).group(1)
@@ -71,16 +63,18 @@ def changed(recap: str) -> int:
 def local_cluster(repo, tmp_path_factory):
     cluster = LocalCluster(repo, tmp_path_factory.mktemp("local-cluster"))
     try:
-        cluster.run("ansible-playbook", "playbooks/start_cluster.yml", "-e", "NUM_NODES=3",
-                    inventory=False)  # fmt: skip
+        cluster.playbook("start_cluster.yml", args=("-e", "NUM_NODES=3"), inventory=False)
         yield cluster
     finally:
         if cluster.inventory.is_file():
-            cluster.run("ansible-playbook", "playbooks/stop_cluster.yml", check=False)
+            cluster.playbook("stop_cluster.yml", check=False)
 
 
 def test_three_hosts_answer_over_ssh(local_cluster):
-    out = local_cluster.run("ansible", "all", "-m", "ansible.builtin.ping")
+    proc = run_ansible("ansible", "all", "-m", "ansible.builtin.ping",
+                       extra=local_cluster.extra, inventory=local_cluster.inventory)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    out = proc.stdout
     assert out.count("SUCCESS") == 3
     inventory = local_cluster.inventory.read_text()
     assert "ansible_ssh_private_key_file=" in inventory
@@ -88,25 +82,25 @@ def test_three_hosts_answer_over_ssh(local_cluster):
 
 
 def test_spark_runs_across_the_hosts_and_the_job_completes(local_cluster):
-    local_cluster.run("ansible-playbook", "playbooks/main.yml", "playbooks/hadoop.yml")
+    local_cluster.playbook("main.yml", "hadoop.yml")
     status = master_status(local_cluster.master_ui())
     alive = [w for w in status["workers"] if w["state"] == "ALIVE"]
     assert len(alive) == 3
     assert len({w["host"] for w in alive}) == 3  # one per namespace host
 
-    settings = ["-e", "run_jobs_max_iter=10", "-e", "run_jobs_train_size=16"]
-    out = local_cluster.run("ansible-playbook", "playbooks/run_jobs.yml", *settings)
+    settings = ("-e", "run_jobs_max_iter=10", "-e", "run_jobs_train_size=16")
+    out = local_cluster.playbook("run_jobs.yml", args=settings)
     assert "images read" in out
     done = master_status(local_cluster.master_ui())["completedapps"]
     assert [a["state"] for a in done] == ["FINISHED"]
 
 
 def test_configuration_is_idempotent(local_cluster):
-    recap = local_cluster.run("ansible-playbook", "playbooks/main.yml")
+    recap = local_cluster.playbook("main.yml")
     assert changed(recap) == 0, recap[-2000:]
 
 
 def test_stop_cluster_leaves_nothing(local_cluster):
-    local_cluster.run("ansible-playbook", "playbooks/stop_cluster.yml")
+    local_cluster.playbook("stop_cluster.yml")
     assert local_cluster.leftovers() == {"netns": [], "processes": []}
     assert not local_cluster.inventory.parent.exists()
