@@ -69,5 +69,7 @@ lock: $(STAMP)
 	 $(BIN)/python -m pip freeze --exclude-editable | sort -f \
 	 | sed 's/^torch==\(.*\)+cpu$$/torch==\1/') > requirements.lock
 
+# The demo's HDFS keeps its state where the hadoop user can reach it (roles/hadoop defaults).
+HDFS_STATE := /var/lib/drc-hdfs/$(shell printf '%s' '$(CURDIR)/.cluster' | sha1sum | cut -c1-12)
 clean: stop
-	rm -rf .cluster
+	rm -rf .cluster $(HDFS_STATE)

@@ -30,7 +30,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
     cfg = PreprocessConfig(args.input, args.output, args.labels, args.sizes, args.partitions,
                            seed_csv=args.csv)  # fmt: skip
     cfg.check_inputs()
-    out = Path(cfg.output)
+    out = cfg.resolved().output
     report = submit_app("preprocess", cfg.resolved().to_dict(), out, cluster_target(args))
     rate = report["images_per_s"]
     print(

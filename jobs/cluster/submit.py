@@ -122,12 +122,12 @@ def _last_error_line(log_path: Path) -> str:
     return lines[-1][:300] if lines else "(empty log)"
 
 
-def submit_app(app: str, config: dict | None, out: Path, cluster: ClusterTarget,
+def submit_app(app: str, config: dict | None, out: layout.PathLike, cluster: ClusterTarget,
                jar: tuple[Path, str, list[str]] | None = None) -> dict:  # fmt: skip
     """spark-submit one of the Spark apps with its config (or the Scala job: `jar` is (jar,
     main class, arguments after the result file's path)), then write
     OUT/{app}-report.json: the app's result and how it ran. Returns that report."""
-    out.mkdir(parents=True, exist_ok=True)
+    layout.run_dir(out).mkdir(parents=True, exist_ok=True)
     result_path = layout.app_result(out, app).resolve()
     result_path.unlink(missing_ok=True)
     start = time.perf_counter()

@@ -1,9 +1,11 @@
 """Kaggle label files (`image,level`) and the names of the images they describe."""
 
 import csv
+import io
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from jobs.dataset import fs
 from jobs.errors import DrcError
 
 IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")
@@ -24,13 +26,13 @@ def parse_image_name(stem: str) -> ImageName:
     return ImageName(stem, int(subject), eye)
 
 
-def read_labels(path: Path) -> dict[str, int]:
-    """Read `image,level` rows; every level must be a grade 0-4."""
-    path = Path(path)
-    if not path.is_file():
+def read_labels(path: fs.PathLike) -> dict[str, int]:
+    """Read `image,level` rows (a local path or an hdfs:// URL); every level must be a
+    grade 0-4."""
+    if not fs.exists(path):
         raise DrcError(path, "labels file does not exist")
     labels: dict[str, int] = {}
-    with path.open(newline="") as handle:
+    with io.StringIO(fs.read_text(path), newline="") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or not {"image", "level"} <= set(reader.fieldnames):
             raise DrcError(path, "labels file needs a header with columns image,level")
@@ -44,17 +46,17 @@ def read_labels(path: Path) -> dict[str, int]:
     return labels
 
 
-def list_images(directory: Path) -> dict[str, Path]:
-    """Image files of a directory by stem (the name the labels use)."""
-    directory = Path(directory)
-    if not directory.exists():
+def list_images(directory: fs.PathLike) -> dict[str, fs.PathLike]:
+    """Image files of a directory (a local path or an hdfs:// URL) by stem (the name the
+    labels use)."""
+    if not fs.exists(directory):
         raise DrcError(directory, "data directory does not exist")
-    if not directory.is_dir():
+    if not fs.is_remote(directory) and not fs.local(directory).is_dir():
         raise DrcError(directory, "data path is not a directory")
     images = {
-        p.stem: p
-        for p in sorted(directory.iterdir())
-        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        PurePosixPath(fs.name(path)).stem: path
+        for path, _, is_dir in fs.listdir(directory)
+        if not is_dir and PurePosixPath(fs.name(path)).suffix.lower() in IMAGE_SUFFIXES
     }
     if not images:
         raise DrcError(directory, f"data directory holds no images ({', '.join(IMAGE_SUFFIXES)})")

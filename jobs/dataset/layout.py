@@ -1,5 +1,6 @@
 """Every path of the project's outputs, in one place: the preprocess output, the LR blocks,
-models and the reports. Plain paths (no Arrow, no Spark), so the controller imports it too.
+models and the reports. Plain paths (no Arrow, no Spark), so the controller imports it too;
+the preprocess output's may be hdfs:// URLs (`jobs.dataset.fs`).
 
 ```
 OUT/size=N/part-*.parquet   OUT/size=N/_SUCCESS      one size, whole
@@ -12,7 +13,11 @@ OUT/APP-result.json  OUT/APP-report.json  OUT/APP-spark-submit.log
 ```
 """
 
+import os
+import re
 from pathlib import Path
+
+from jobs.dataset.fs import PathLike, is_remote, join
 
 DEFAULT_SIZES = (16, 32, 64, 128, 256)
 COMPLETE = "_SUCCESS"  # in a size directory: it is whole; at the top: the run's summary
@@ -21,24 +26,24 @@ MODEL_FILE = "model.npz"
 ML_MODEL_DIR = "ml-model"
 
 
-def size_dir(root: Path, size: int) -> Path:
-    return Path(root) / f"size={size}"
+def size_dir(root: PathLike, size: int | str) -> PathLike:
+    return join(root, f"size={size}")
 
 
-def size_complete(root: Path, size: int) -> Path:
-    return size_dir(root, size) / COMPLETE
+def size_complete(root: PathLike, size: int) -> PathLike:
+    return join(root, f"size={size}", COMPLETE)
 
 
-def quarantine_dir(root: Path) -> Path:
-    return Path(root) / "quarantine"
+def quarantine_dir(root: PathLike) -> PathLike:
+    return join(root, "quarantine")
 
 
-def quarantine_csv(root: Path) -> Path:
-    return quarantine_dir(root) / "quarantine.csv"
+def quarantine_csv(root: PathLike) -> PathLike:
+    return join(root, "quarantine", "quarantine.csv")
 
 
-def summary(root: Path) -> Path:
-    return Path(root) / COMPLETE
+def summary(root: PathLike) -> PathLike:
+    return join(root, COMPLETE)
 
 
 def scratch_prefix() -> str:
@@ -46,8 +51,8 @@ def scratch_prefix() -> str:
     return "_tmp."
 
 
-def seed_csv_dir(root: Path, size: int) -> Path:
-    return Path(root) / "csv" / f"size={size}"
+def seed_csv_dir(root: PathLike, size: int) -> PathLike:
+    return join(root, "csv", f"size={size}")
 
 
 def blocks_dir(data: Path, size: int, key: str) -> Path:
@@ -68,15 +73,25 @@ def model_file(out: Path) -> Path:
     return Path(out) / MODEL_FILE
 
 
-def app_result(out: Path, app: str) -> Path:
+def run_dir(out: PathLike) -> Path:
+    """Where the controller keeps a job's result, report and spark-submit log: the output
+    directory itself, or for an hdfs:// output a local directory named after it (the driver
+    runs beside the controller)."""
+    if not is_remote(out):
+        return Path(out)
+    base = Path(os.environ.get("DRC_RUN_DIR", Path.home() / ".cache" / "drc" / "runs"))
+    return base / re.sub(r"[^A-Za-z0-9._-]+", "_", str(out).split("://", 1)[1]).strip("_")
+
+
+def app_result(out: PathLike, app: str) -> Path:
     """What the Spark application returns (written by the app alone)."""
-    return Path(out) / f"{app}-result.json"
+    return run_dir(out) / f"{app}-result.json"
 
 
-def app_report(out: Path, app: str) -> Path:
+def app_report(out: PathLike, app: str) -> Path:
     """The result plus how it ran (written by the controller alone)."""
-    return Path(out) / f"{app}-report.json"
+    return run_dir(out) / f"{app}-report.json"
 
 
-def submit_log(out: Path, app: str) -> Path:
-    return Path(out) / f"{app}-spark-submit.log"
+def submit_log(out: PathLike, app: str) -> Path:
+    return run_dir(out) / f"{app}-spark-submit.log"

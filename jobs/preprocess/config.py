@@ -2,14 +2,19 @@
 of spark-submit (the controller builds it, the Spark app rebuilds it from JSON)."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from jobs.config import JsonConfig
+from jobs.dataset import fs
 from jobs.dataset.labels import check_labels_match, list_images, read_labels
 from jobs.dataset.layout import DEFAULT_SIZES
 from jobs.errors import DrcError
 
 MAX_SIZE = 4096
+
+
+def _absolute(path: str) -> str:
+    """Local paths made absolute (hdfs:// URLs already are)."""
+    return path if fs.is_remote(path) else str(fs.local(path).resolve())
 
 
 def check_sizes(sizes) -> tuple[int, ...]:
@@ -36,15 +41,15 @@ class PreprocessConfig(JsonConfig):
 
     def resolved(self) -> "PreprocessConfig":
         """Absolute paths: the Spark app and its executors run elsewhere."""
-        labels = str(Path(self.labels).resolve()) if self.labels else None
-        paths = {"input": str(Path(self.input).resolve()),
-                 "output": str(Path(self.output).resolve()), "labels": labels}  # fmt: skip
+        labels = _absolute(self.labels) if self.labels else None
+        paths = {"input": _absolute(self.input), "output": _absolute(self.output),
+                 "labels": labels}  # fmt: skip
         return type(self)(**(self.to_dict() | paths))
 
     def check_inputs(self) -> int:
         """Fail early, in one line, on inputs the cluster would only choke on later; returns
         the number of images."""
-        images = list_images(Path(self.input))
+        images = list_images(self.input)
         if self.labels is not None:
-            check_labels_match(read_labels(Path(self.labels)), images, Path(self.labels))
+            check_labels_match(read_labels(self.labels), images, self.labels)
         return len(images)

@@ -9,18 +9,18 @@ task overwrites its own file (named by partition), never adds a second one.
 """
 
 import csv
+import io
 import json
-import shutil
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.dataset import layout
+from jobs.dataset import fs, layout
+from jobs.dataset.fs import PathLike
 from jobs.dataset.labels import list_images, read_labels
 from jobs.preprocess.config import PreprocessConfig
 from jobs.preprocess.task import preprocess_labelled
@@ -61,51 +61,48 @@ class Progress:
         self.thread.join()
 
 
-def sizes_to_do(output: Path, sizes: tuple[int, ...]) -> tuple[int, ...]:
+def sizes_to_do(output: PathLike, sizes: tuple[int, ...]) -> tuple[int, ...]:
     """Sizes not yet complete. Without its quarantine table an output is not whole (cut
     off before the table was written, or written by an older layout): redo every size."""
-    if not layout.quarantine_csv(output).is_file():
+    if not fs.exists(layout.quarantine_csv(output)):
         return tuple(sizes)
-    return tuple(s for s in sizes if not layout.size_complete(output, s).exists())
+    return tuple(s for s in sizes if not fs.exists(layout.size_complete(output, s)))
 
 
-def write_quarantine(bad: list[dict], output: Path) -> None:
-    target = layout.quarantine_dir(output)
-    tmp = output / f"{layout.scratch_prefix()}{uuid.uuid4().hex}"
-    tmp.mkdir()
-    with (tmp / layout.quarantine_csv(output).name).open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=layout.QUARANTINE_FIELDS)
-        writer.writeheader()
-        writer.writerows(bad)
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
+def write_quarantine(bad: list[dict], output: PathLike) -> None:
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=layout.QUARANTINE_FIELDS)
+    writer.writeheader()
+    writer.writerows(bad)
+    tmp = fs.join(output, f"{layout.scratch_prefix()}{uuid.uuid4().hex}")
+    fs.makedirs(tmp)
+    fs.write_text(fs.join(tmp, fs.name(layout.quarantine_csv(output))), text.getvalue())
+    fs.replace(tmp, layout.quarantine_dir(output))
 
 
-def read_quarantine(output: Path) -> list[dict]:
-    with layout.quarantine_csv(output).open(newline="") as handle:
-        return list(csv.DictReader(handle))
+def read_quarantine(output: PathLike) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(fs.read_text(layout.quarantine_csv(output)))))
 
 
-def write_seed_csv(spark: SparkSession, output: Path, size: int) -> None:
+def write_seed_csv(spark: SparkSession, output: PathLike, size: int) -> None:
     """The 2015 text format: level first, then every pixel value, comma-separated."""
     df = spark.read.parquet(str(layout.size_dir(output, size))).where(F.col("level").isNotNull())
     lines = df.rdd.map(lambda r: ",".join([str(r.level), *map(str, r.pixels)]))
     target = layout.seed_csv_dir(output, size)
-    tmp = target.with_name(f"{layout.scratch_prefix()}{target.name}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = fs.join(fs.parent(target), f"{layout.scratch_prefix()}{fs.name(target)}")
+    fs.rmtree(tmp)
     lines.saveAsTextFile(str(tmp))
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
+    fs.replace(tmp, target)
 
 
 def run(spark: SparkSession, cfg: PreprocessConfig, say: Callable[[str], None] = print) -> dict:
     """Preprocess every image of `cfg.input` into `cfg.output`; returns the summary it writes."""
     cfg = cfg.resolved()  # executors run elsewhere: absolute paths only
-    output, sizes = Path(cfg.output), cfg.sizes
-    output.mkdir(parents=True, exist_ok=True)
-    for stale in output.glob(f"{layout.scratch_prefix()}*"):  # a killed run's half-written pass
-        shutil.rmtree(stale)
-    images = list_images(Path(cfg.input))
+    output, sizes = fs.join(cfg.output), cfg.sizes
+    fs.makedirs(output)
+    for stale in fs.glob(fs.join(output, f"{layout.scratch_prefix()}*")):  # a killed run's
+        fs.rmtree(stale)  # half-written pass
+    images = list_images(cfg.input)
     todo = sizes_to_do(output, sizes)
     start = time.perf_counter()
     started = time.time()
@@ -113,10 +110,10 @@ def run(spark: SparkSession, cfg: PreprocessConfig, say: Callable[[str], None] =
         sc = spark.sparkContext
         n_parts = cfg.partitions or default_partitions(spark, len(images))
         done = sc.accumulator(0)
-        levels = read_labels(Path(cfg.labels)) if cfg.labels else {}
+        levels = read_labels(cfg.labels) if cfg.labels else {}
         # each path travels with its grade: a broadcast of the labels cost 0.2 s a job
         rows = [(str(path), levels.get(stem)) for stem, path in images.items()]
-        tmp = output / f"{layout.scratch_prefix()}{uuid.uuid4().hex}"
+        tmp = fs.join(output, f"{layout.scratch_prefix()}{uuid.uuid4().hex}")
         root = str(tmp)
         tasks = sc.parallelize(rows, n_parts).mapPartitionsWithIndex(
             lambda part, rows: preprocess_labelled(part, rows, root, todo, done)
@@ -126,13 +123,12 @@ def run(spark: SparkSession, cfg: PreprocessConfig, say: Callable[[str], None] =
             bad = sorted(tasks.collect(), key=lambda b: b["image"])
             say(progress.line())
         for size in todo:
-            target, written = layout.size_dir(output, size), layout.size_dir(tmp, size)
-            written.mkdir(parents=True, exist_ok=True)
-            layout.size_complete(tmp, size).touch()
-            shutil.rmtree(target, ignore_errors=True)
-            written.rename(target)
+            written = layout.size_dir(tmp, size)
+            fs.makedirs(written)
+            fs.write_text(layout.size_complete(tmp, size), "")
+            fs.replace(written, layout.size_dir(output, size))
         write_quarantine(bad, output)
-        shutil.rmtree(tmp)
+        fs.rmtree(tmp)
     elapsed = time.perf_counter() - start
     if cfg.seed_csv:
         for size in sizes:
@@ -149,5 +145,5 @@ def run(spark: SparkSession, cfg: PreprocessConfig, say: Callable[[str], None] =
         "seconds": elapsed,
         "images_per_s": len(images) / elapsed if todo and elapsed > 0 else None,
     }
-    layout.summary(output).write_text(json.dumps(summary, indent=2) + "\n")
+    fs.write_text(layout.summary(output), json.dumps(summary, indent=2) + "\n")
     return summary

@@ -2,13 +2,13 @@
 rows back. Runs in the executors' Python workers and needs no Spark (the tests and the CNN
 fixtures call it directly); the driver's side of the job is `jobs.preprocess.job`."""
 
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 
+from jobs.dataset import fs
 from jobs.dataset.labels import parse_image_name
 from jobs.dataset.layout import size_dir
 from jobs.dataset.parquet import PARQUET_OPTIONS, PIXELS_SCHEMA, label_columns, pixels_table
@@ -31,7 +31,7 @@ def process_paths(
             ident = {"image": stem, "subject": None, "eye": None}
         ident["level"] = levels.get(stem)
         try:
-            resized, ident["format"] = preprocess_bytes(Path(path).read_bytes(), sizes)
+            resized, ident["format"] = preprocess_bytes(fs.read_bytes(path), sizes)
         except ImageRejected as exc:
             yield {**ident, "reason": exc.reason, "detail": exc.detail}, None
         except OSError as exc:
@@ -41,34 +41,44 @@ def process_paths(
 
 
 class SizeWriters:
-    """One Parquet file per size for one task, renamed into place when complete."""
+    """One Parquet file per size for one task (local or on HDFS), renamed into place when
+    complete: a retried task overwrites its own file, never adds a second one."""
 
-    def __init__(self, root: Path, sizes: tuple[int, ...], part: int):
-        self.final = {s: size_dir(root, s) / f"part-{part:05d}.parquet" for s in sizes}
+    def __init__(self, root: fs.PathLike, sizes: tuple[int, ...], part: int):
+        self.final = {s: fs.join(size_dir(root, s), f"part-{part:05d}.parquet") for s in sizes}
         self.writers: dict[int, pq.ParquetWriter] = {}
+        self.handles: list = []
+
+    def _open(self, final: fs.PathLike) -> pq.ParquetWriter:
+        fs.makedirs(fs.parent(final))
+        if not fs.is_remote(final):
+            return pq.ParquetWriter(f"{final}.partial", PIXELS_SCHEMA, **PARQUET_OPTIONS)
+        handle = fs.open_write(f"{final}.partial")
+        self.handles.append(handle)
+        return pq.ParquetWriter(handle, PIXELS_SCHEMA, **PARQUET_OPTIONS)
 
     def write(self, rows: list[tuple[dict, dict[int, np.ndarray]]]) -> None:
         labels = label_columns([ident for ident, _ in rows])
         for size, final in self.final.items():
             if size not in self.writers:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                self.writers[size] = pq.ParquetWriter(
-                    f"{final}.partial", PIXELS_SCHEMA, **PARQUET_OPTIONS
-                )
+                self.writers[size] = self._open(final)
             table = pixels_table(labels, [pixels[size] for _, pixels in rows])
             self.writers[size].write_table(table)
 
     def close(self) -> None:
-        for size, writer in self.writers.items():
+        for writer in self.writers.values():
             writer.close()
-            os.replace(f"{self.final[size]}.partial", self.final[size])
+        for handle in self.handles:
+            handle.close()
+        for size in self.writers:
+            fs.replace(f"{self.final[size]}.partial", self.final[size])
 
 
 def preprocess_partition(
     part: int, paths: Iterable[str], root: str, sizes: tuple[int, ...], levels, done=None
 ) -> Iterator[dict]:
     """Body of one Spark task: writes its Parquet files, yields only quarantine rows."""
-    writers = SizeWriters(Path(root), sizes, part)
+    writers = SizeWriters(root if fs.is_remote(root) else Path(root), sizes, part)
     good: list[tuple[dict, dict[int, np.ndarray]]] = []
     for ident, pixels in process_paths(paths, sizes, levels):
         if pixels is None:

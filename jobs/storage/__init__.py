@@ -1,4 +1,4 @@
-"""Object stores behind one interface, chosen by URL scheme: file://, swift://, s3://."""
+"""Object stores behind one interface, chosen by URL scheme: file://, swift://, s3://, hdfs://."""
 
 from urllib.parse import urlparse
 
@@ -24,7 +24,13 @@ def _s3(url, parsed):
     return S3Store(url, parsed.netloc, _prefix(parsed.path))
 
 
-BACKENDS = {"": _file, "file": _file, "swift": _swift, "s3": _s3}
+def _hdfs(url, parsed):
+    from jobs.storage.hdfs import HdfsStore
+
+    return HdfsStore(url)
+
+
+BACKENDS = {"": _file, "file": _file, "swift": _swift, "s3": _s3, "hdfs": _hdfs}
 
 
 def _prefix(path: str) -> str:
@@ -38,7 +44,7 @@ def open_store(url: str) -> Store:
     backend = BACKENDS.get(parsed.scheme)
     if backend is None:
         raise DrcError(url, f"unsupported scheme {parsed.scheme!r} "
-                            f"(supported: file://, swift://, s3://)")  # fmt: skip
+                            f"(supported: file://, swift://, s3://, hdfs://)")  # fmt: skip
     if parsed.scheme in ("swift", "s3") and not parsed.netloc:
         raise DrcError(url, "no container/bucket in the URL (swift://CONTAINER/prefix)")
     return backend(url, parsed)

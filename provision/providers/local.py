@@ -196,12 +196,15 @@ class LocalProvider(Provider):
             "ansible_python_interpreter": "/usr/bin/python3",
             "cluster_root": str(self.cluster_root(cluster)),
             "spark_install_method": "wheel",
+            "hadoop_install_method": "maven",  # no Apache download site here
             "shared_data_dir": "true",
             # Test hosts share this machine's cores and memory: small workers.
             "spark_worker_cores": "1",
             "spark_worker_memory": "1536m",
             "spark_executor_memory": "1g",
             "spark_driver_memory": "1g",
+            "hadoop_namenode_heap": "512m",
+            "hadoop_datanode_heap": "256m",
             # No ControlPersist masters: they would outlive the namespaces (platform notes).
             "ansible_ssh_args": "'-o ControlMaster=no'",
         }

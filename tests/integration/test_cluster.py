@@ -2,8 +2,11 @@
 pipeline runs on it through spark-submit, the master's JSON shows it, and stop leaves
 nothing behind."""
 
+import hashlib
 import json
+import pwd
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,14 +17,20 @@ import pytest
 from jobs.cluster.submit import master_status
 from jobs.dataset.layout import DEFAULT_SIZES
 from jobs.preprocess.images import preprocess_bytes
+from jobs.preprocess.job import read_quarantine
 from tests.support.ansible import playbook
+from tests.support.hdfs import live_datanode_hosts, namenode_info
 from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 
 
+REPO_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
+HDFS_PORTS = ("namenode_rpc", "namenode_http", "datanode", "datanode_http", "datanode_ipc")
+
+
 class Cluster:
-    def __init__(self, repo: Path, root: Path):
+    def __init__(self, repo: Path, root: Path, data_url: str):
         self.repo, self.root = repo, root
         master_ui_port = free_port()
         self.extra = {
@@ -29,16 +38,30 @@ class Cluster:
             "spark_master_port": free_port(),
             "spark_master_webui_port": master_ui_port,
             "spark_worker_webui_port": free_port(),
+            **{f"hadoop_{name}_port": free_port() for name in HDFS_PORTS},
             "spark_worker_memory": "3g",
             "spark_executor_memory": "2g",
+            "data_url": data_url,  # the same data set on every run: re-runs move nothing
         }
         self.master_ui = f"http://127.0.0.1:{master_ui_port}"
 
     def playbook(self, *names: str, check: bool = True, **extra) -> str:
         return playbook(*names, extra={**self.extra, **extra}, check=check)
 
+    @property
+    def hdfs_url(self) -> str:
+        return f"hdfs://127.0.0.1:{self.extra['hadoop_namenode_rpc_port']}"
+
+    @property
+    def hdfs_root(self) -> Path:
+        """The role's default: under /var/lib, named by the node root's SHA-1."""
+        return Path("/var/lib/drc-hdfs") / hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
+
     def daemon_pids(self) -> list[int]:
         return [int(p.read_text()) for p in (self.root / "spark/pids").glob("*.pid")]
+
+    def hdfs_pids(self) -> list[int]:
+        return [int(p.read_text()) for p in (self.hdfs_root / "pids").glob("*.pid")]
 
     def processes_of_this_cluster(self) -> list[int]:
         mine = []
@@ -70,18 +93,19 @@ def bucket(tmp_path_factory, sample_dir) -> Path:
 
 
 @pytest.fixture(scope="module")
-def cluster(repo, tmp_path_factory):
-    cluster = Cluster(repo, tmp_path_factory.mktemp("cluster"))
+def cluster(repo, tmp_path_factory, bucket):
+    cluster = Cluster(repo, tmp_path_factory.mktemp("cluster"), f"file://{bucket}")
     try:
         cluster.playbook("main.yml", "hadoop.yml")
         yield cluster
     finally:
         cluster.playbook("stop_cluster.yml", check=False)
+        shutil.rmtree(cluster.hdfs_root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def pipeline_run(cluster, bucket):
-    out = cluster.playbook("main.yml", "run_jobs.yml", data_url=f"file://{bucket}")
+    out = cluster.playbook("main.yml", "run_jobs.yml")
     results = cluster.root / "results/demo"
     return out, json.loads((results / "report.json").read_text()), results
 
@@ -92,6 +116,46 @@ def test_master_and_worker_are_alive(cluster):
     alive = [w for w in status["workers"] if w["state"] == "ALIVE"]
     assert len(alive) >= 1 and alive[0]["cores"] == 2
     assert len(cluster.daemon_pids()) == 2
+
+
+def test_hdfs_is_up_and_holds_the_staged_data(cluster, bucket):
+    ui = f"http://127.0.0.1:{cluster.extra['hadoop_namenode_http_port']}"
+    assert namenode_info(ui)["Safemode"] == "" and live_datanode_hosts(ui) == {"127.0.0.1"}
+    assert len(cluster.hdfs_pids()) == 2  # NameNode and DataNode, run as the hadoop user
+    for pid in cluster.hdfs_pids():
+        assert Path(f"/proc/{pid}").stat().st_uid == pwd.getpwnam("hadoop").pw_uid
+    listing = drc_local("stage", "ls", f"{cluster.hdfs_url}/user/hadoop/raw").splitlines()[:-1]
+    stored = {line.split()[-1]: int(line.split()[0]) for line in listing}
+    assert stored == {p.name: p.stat().st_size for p in bucket.iterdir()}
+
+
+def test_preprocess_reads_and_writes_hdfs(cluster, sample_images, tmp_path):
+    raw, out = (f"{cluster.hdfs_url}/user/hadoop/{name}" for name in ("raw", "prep"))
+    args = ["preprocess", raw, out, "--labels", f"{raw}/trainLabels.csv", "--sizes", "16,32"]
+    stdout = drc_on(cluster, *args).stdout
+    assert "preprocessed 6 images" in stdout and "2 quarantined" in stdout, stdout
+    assert "none, all complete" in drc_on(cluster, *args).stdout  # a re-run writes nothing
+    # read it back through drc stage get (the HDFS client stays out of this process: its
+    # threads would deadlock the forks of later fixtures)
+    copy = tmp_path / "prep"
+    drc_local("stage", "get", out, str(copy))
+    files = {p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file()}
+    parts = {f for f in files if f.endswith(".parquet")}
+    assert files - parts == {
+        "_SUCCESS",
+        "quarantine/quarantine.csv",
+        "size=16/_SUCCESS",
+        "size=32/_SUCCESS",
+    }  # no scratch directory, no partial file
+    assert parts and all(f.split("/")[0] in ("size=16", "size=32") for f in parts)
+    for size in (16, 32):
+        table = pq.read_table(copy / f"size={size}").to_pydict()
+        assert sorted(table["image"]) == sorted(sample_images)  # every image exactly once
+        pixels = dict(zip(table["image"], table["pixels"], strict=True))
+        expected = preprocess_bytes(sample_images["16_left"], (16, 32))[0][size]
+        assert np.array_equal(np.frombuffer(pixels["16_left"], np.uint8), expected.reshape(-1))
+    reasons = {q["image"]: q["reason"] for q in read_quarantine(copy)}
+    assert reasons == {"98_right": "corrupt", "99_left": "empty"}
 
 
 def test_pipeline_completes_on_the_cluster(cluster, pipeline_run):
@@ -158,6 +222,14 @@ def features(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("features")
     generate(out, 1200, (16,), seed=5)
     return out
+
+
+def drc_local(*args: str) -> str:
+    """drc in its own process, for commands that need no cluster."""
+    proc = subprocess.run([str(REPO_BIN / "drc"), *args], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
 
 
 def drc_on(cluster: Cluster, *args: str) -> subprocess.CompletedProcess:
@@ -309,11 +381,13 @@ def test_lifecycle_restart_on_change_idempotence_stop_and_start(cluster, pipelin
     assert changed_count(recap) == 0, recap[-1500:]
 
     # stop leaves nothing running, and start works again
-    pids = cluster.daemon_pids()
-    assert pids
+    pids = cluster.daemon_pids() + cluster.hdfs_pids()
+    assert len(pids) == 4
     cluster.playbook("stop_cluster.yml")
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists(), f"Spark daemon {pid} still running"
     assert cluster.processes_of_this_cluster() == []
+    assert cluster.hdfs_pids() == []
     cluster.playbook("hadoop.yml")
     assert master_status(cluster.master_ui)["status"] == "ALIVE"
+    assert len(cluster.hdfs_pids()) == 2

@@ -12,6 +12,7 @@ import pytest
 
 from jobs.cluster.submit import master_status
 from tests.support.ansible import playbook, run_ansible
+from tests.support.hdfs import live_datanode_hosts, namenode_info
 
 pytestmark = pytest.mark.integration
 
@@ -87,6 +88,10 @@ def test_spark_runs_across_the_hosts_and_the_job_completes(local_cluster):
     alive = [w for w in status["workers"] if w["state"] == "ALIVE"]
     assert len(alive) == 3
     assert len({w["host"] for w in alive}) == 3  # one per namespace host
+    # HDFS: a NameNode on node 1, a DataNode on each host
+    namenode_ui = local_cluster.master_ui().replace(":8080", ":9870")
+    assert namenode_info(namenode_ui)["Safemode"] == ""
+    assert len(live_datanode_hosts(namenode_ui)) == 3
 
     settings = ("-e", "run_jobs_max_iter=10", "-e", "run_jobs_train_size=16")
     out = local_cluster.playbook("run_jobs.yml", args=settings)

@@ -1,0 +1,90 @@
+"""HDFS against local disk on this machine: staging into HDFS (MB/s), and `drc preprocess`
+with its photographs and output on HDFS against the same files on local disk, in turns.
+
+Needs the embedded cluster with HDFS running (`make demo`). Each preprocess run is a fresh
+application into a fresh output, as a user runs it; the medians of `--runs` runs are kept,
+and the ratio is taken run by run (this machine drifts ~10 % over minutes).
+
+    .venv/bin/python bench/hdfs.py [--count 1000] [--runs 3]
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+from jobs.dataset import fs, layout
+
+REPO = Path(__file__).resolve().parent.parent
+DRC = str(REPO / ".venv/bin/drc")
+
+
+def drc(*args: str) -> str:
+    return subprocess.run([DRC, *args], check=True, capture_output=True, text=True).stdout
+
+
+def preprocess(data: str, out: str, cluster: list[str]) -> dict:
+    """One fresh application into a fresh output."""
+    fs.rmtree(out)
+    start = time.perf_counter()
+    drc("preprocess", data, out, "--labels", f"{data}/trainLabels.csv", *cluster)
+    wall = time.perf_counter() - start
+    report = json.loads(layout.app_report(out, "preprocess").read_text())
+    return {"images_per_s": report["images_per_s"], "job_s": report["seconds"], "wall_s": wall}
+
+
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--count", type=int, default=1000)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--hdfs", default="hdfs://127.0.0.1:8020")
+    p.add_argument("--master", default="spark://127.0.0.1:7077")
+    p.add_argument("--conf-dir", default=str(REPO / ".cluster/spark/conf"))
+    args = p.parse_args()
+    cluster = ["--master", args.master, "--conf-dir", args.conf_dir]
+    os.environ["HADOOP_USER_NAME"] = "hadoop"  # the HDFS superuser (simple authentication)
+
+    local = REPO / ".cluster" / "bench" / f"synth{args.count}"
+    drc("synth", str(local), "--count", str(args.count))
+    remote = f"{args.hdfs}/user/hadoop/bench/synth{args.count}"
+    mb = sum(f.stat().st_size for f in local.iterdir()) / 1e6
+    fs.rmtree(remote)
+    start = time.perf_counter()
+    drc("stage", "put", str(local), remote)
+    put_s = time.perf_counter() - start
+    start = time.perf_counter()
+    drc("stage", "put", str(local), remote)  # nothing to move: the skip check
+    reput_s = time.perf_counter() - start
+
+    runs = {"local": [], "hdfs": []}
+    for _ in range(args.runs):
+        runs["local"].append(preprocess(str(local), str(REPO / ".cluster/bench/out-local"),
+                                        cluster))  # fmt: skip
+        runs["hdfs"].append(preprocess(remote, f"{args.hdfs}/user/hadoop/bench/out", cluster))
+    ratios = [h["images_per_s"] / lo["images_per_s"]
+              for h, lo in zip(runs["hdfs"], runs["local"], strict=True)]  # fmt: skip
+    results = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "images": args.count,
+        "stage_put": {"mb": round(mb, 1), "seconds": round(put_s, 1),
+                      "mb_per_s": round(mb / put_s, 1),
+                      "rerun_nothing_to_move_s": round(reput_s, 1)},
+        "preprocess_local_images_per_s": [round(r["images_per_s"], 1) for r in runs["local"]],
+        "preprocess_hdfs_images_per_s": [round(r["images_per_s"], 1) for r in runs["hdfs"]],
+        "hdfs_over_local_runs": [round(r, 3) for r in ratios],
+        "hdfs_over_local": round(median(ratios), 3),
+    }  # fmt: skip
+    out = REPO / "bench" / "results" / "hdfs.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Local paths and `hdfs://namenode:port/path` URLs behind one small set of file
+operations. URLs go through fsspec (HDFS: hdfs-native's filesystem); local paths keep plain
+os calls, which the preprocess tasks' hot path was measured with."""
+
+import os
+import posixpath
+import shutil
+from pathlib import Path
+
+PathLike = str | Path
+
+
+def is_remote(path: PathLike) -> bool:
+    return "://" in str(path) and not str(path).startswith("file://")
+
+
+def local(path: PathLike) -> Path:
+    return Path(str(path).removeprefix("file://"))
+
+
+def join(root: PathLike, *parts: str) -> PathLike:
+    """root/part/...: a Path for a local root, a URL string for a remote one."""
+    if is_remote(root):
+        return posixpath.join(str(root).rstrip("/"), *parts)
+    return local(root).joinpath(*parts)
+
+
+def name(path: PathLike) -> str:
+    return posixpath.basename(str(path).rstrip("/"))
+
+
+def parent(path: PathLike) -> PathLike:
+    if is_remote(path):
+        return posixpath.dirname(str(path).rstrip("/"))
+    return local(path).parent
+
+
+def _fs(path: PathLike):
+    """(filesystem, path as that filesystem names it)."""
+    import fsspec
+
+    return fsspec.core.url_to_fs(str(path))
+
+
+def _url(fs, stripped: str, like: PathLike) -> str:
+    """A path the filesystem returned, as a full URL again (same scheme and NameNode)."""
+    scheme, rest = str(like).split("://", 1)
+    netloc = rest.split("/", 1)[0]
+    return f"{scheme}://{netloc}/{stripped.lstrip('/')}"
+
+
+def exists(path: PathLike) -> bool:
+    if not is_remote(path):
+        return local(path).exists()
+    fs, p = _fs(path)
+    return fs.exists(p)
+
+
+def read_bytes(path: PathLike) -> bytes:
+    if not is_remote(path):
+        return local(path).read_bytes()
+    fs, p = _fs(path)
+    with fs.open(p, "rb") as handle:
+        return handle.read()
+
+
+def read_text(path: PathLike) -> str:
+    return read_bytes(path).decode()
+
+
+def open_write(path: PathLike):
+    """A binary file to write (whole-file replace on HDFS)."""
+    if not is_remote(path):
+        return local(path).open("wb")
+    fs, p = _fs(path)
+    return fs.open(p, "wb")
+
+
+def write_text(path: PathLike, text: str) -> None:
+    """Written under a temporary name, then renamed over `path`: readers see all or nothing."""
+    partial = join(parent(path), f".{name(path)}.partial")
+    with open_write(partial) as handle:
+        handle.write(text.encode())
+    replace(partial, path)
+
+
+def makedirs(path: PathLike) -> None:
+    if not is_remote(path):
+        local(path).mkdir(parents=True, exist_ok=True)
+        return
+    fs, p = _fs(path)
+    fs.makedirs(p, exist_ok=True)
+
+
+def rmtree(path: PathLike) -> None:
+    """Remove a directory and everything under it; nothing there is not an error."""
+    if not is_remote(path):
+        shutil.rmtree(local(path), ignore_errors=True)
+        return
+    fs, p = _fs(path)
+    if fs.exists(p):
+        fs.rm(p, recursive=True)
+
+
+def replace(src: PathLike, dst: PathLike) -> None:
+    """Rename `src` to `dst`, over a file there (a directory there is removed first)."""
+    if not is_remote(src):
+        if local(dst).is_dir() and not local(src).is_file():
+            shutil.rmtree(local(dst))
+        os.replace(local(src), local(dst))
+        return
+    fs, s = _fs(src)
+    _, d = _fs(dst)
+    if fs.isdir(d) and not fs.isfile(s):
+        fs.rm(d, recursive=True)
+    fs.mv(s, d, overwrite=True)
+
+
+def glob(pattern: PathLike) -> list[PathLike]:
+    if not is_remote(pattern):
+        return sorted(local(pattern).parent.glob(local(pattern).name))
+    fs, p = _fs(pattern)
+    return [_url(fs, hit, pattern) for hit in sorted(fs.glob(p))]
+
+
+def listdir(path: PathLike) -> list[tuple[PathLike, int, bool]]:
+    """(path, size, is_dir) of each entry, sorted by name."""
+    if not is_remote(path):
+        return [(p, p.stat().st_size if p.is_file() else 0, p.is_dir())
+                for p in sorted(local(path).iterdir())]  # fmt: skip
+    fs, p = _fs(path)
+    entries = fs.ls(p, detail=True)
+    return sorted((_url(fs, e["name"], path), int(e.get("size") or 0), e["type"] == "directory")
+                  for e in entries)  # fmt: skip

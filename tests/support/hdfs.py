@@ -1,0 +1,16 @@
+"""What the tests read from a NameNode: its NameNodeInfo bean (safe mode, live DataNodes)."""
+
+import json
+import urllib.request
+
+
+def namenode_info(ui: str) -> dict:
+    url = f"{ui.rstrip('/')}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo"
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        info = json.load(resp)["beans"][0]
+    info["LiveNodes"] = json.loads(info["LiveNodes"])
+    return info
+
+
+def live_datanode_hosts(ui: str) -> set[str]:
+    return {node["xferaddr"].split(":")[0] for node in namenode_info(ui)["LiveNodes"].values()}
