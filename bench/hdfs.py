@@ -44,6 +44,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--count", type=int, default=1000)
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--put-jobs", type=int, default=32, help="as the hadoop role's put")
     p.add_argument("--hdfs", default="hdfs://127.0.0.1:8020")
     p.add_argument("--master", default="spark://127.0.0.1:7077")
     p.add_argument("--conf-dir", default=str(REPO / ".cluster/spark/conf"))
@@ -57,10 +58,10 @@ def main() -> None:
     mb = sum(f.stat().st_size for f in local.iterdir()) / 1e6
     fs.rmtree(remote)
     start = time.perf_counter()
-    drc("stage", "put", str(local), remote)
+    drc("stage", "put", str(local), remote, "--jobs", str(args.put_jobs))
     put_s = time.perf_counter() - start
     start = time.perf_counter()
-    drc("stage", "put", str(local), remote)  # nothing to move: the skip check
+    drc("stage", "put", str(local), remote, "--jobs", str(args.put_jobs))  # nothing to move
     reput_s = time.perf_counter() - start
 
     runs = {"local": [], "hdfs": []}
@@ -74,7 +75,7 @@ def main() -> None:
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "images": args.count,
         "stage_put": {"mb": round(mb, 1), "seconds": round(put_s, 1),
-                      "mb_per_s": round(mb / put_s, 1),
+                      "mb_per_s": round(mb / put_s, 1), "jobs": args.put_jobs,
                       "rerun_nothing_to_move_s": round(reput_s, 1)},
         "preprocess_local_images_per_s": [round(r["images_per_s"], 1) for r in runs["local"]],
         "preprocess_hdfs_images_per_s": [round(r["images_per_s"], 1) for r in runs["hdfs"]],
