@@ -81,7 +81,7 @@ def preprocess_partition(
     part: int, paths: Iterable[str], root: str, sizes: tuple[int, ...], levels, done=None
 ) -> Iterator[dict]:
     """Body of one Spark task: writes its Parquet files, yields only quarantine rows."""
-    writers = SizeWriters(root if fs.is_remote(root) else Path(root), sizes, part)
+    writers = SizeWriters(root, sizes, part)  # fs.join keeps a URL a URL, a path a Path
     good: list[tuple[dict, dict[int, np.ndarray]]] = []
     for ident, pixels in process_paths(paths, sizes, levels):
         if pixels is None:
