@@ -71,7 +71,7 @@ def cmd_sizing(args: argparse.Namespace) -> int:
 
 def cmd_bench_grid(args: argparse.Namespace) -> int:
     from jobs.cluster import grid
-    from jobs.cluster.submit import submit_app
+    from jobs.cluster.train_lr import submit
 
     base = lr_config(argparse.Namespace(**{**vars(args), "out": args.out}))
     source = base.source()
@@ -80,9 +80,8 @@ def cmd_bench_grid(args: argparse.Namespace) -> int:
     for point in grid.grid_points(args.total_cores, args.executor_cores, args.executor_memory):
         out = Path(args.out) / f"c{point.executor_cores}-m{point.executor_memory_gb}"
         target = replace(cluster_target(args), spark_conf=grid.spark_conf(point))
-        cfg = replace(base, out=str(out)).resolved()
         try:
-            report = submit_app("train-lr", cfg.to_dict(), out, target)
+            report = submit(replace(base, out=str(out)), target)
             minutes = report["load_to_kappa_s"] / 60
         except DrcError:
             if not grid.is_oom(layout.submit_log(out, "train-lr").read_text(errors="replace")):

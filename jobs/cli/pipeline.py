@@ -30,8 +30,9 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
     cfg = PreprocessConfig(args.input, args.output, args.labels, args.sizes, args.partitions,
                            seed_csv=args.csv)  # fmt: skip
     cfg.check_inputs()
-    out = cfg.resolved().output
-    report = submit_app("preprocess", cfg.resolved().to_dict(), out, cluster_target(args))
+    cfg = cfg.resolved()
+    out = cfg.output
+    report = submit_app("preprocess", cfg.to_dict(), out, cluster_target(args))
     rate = report["images_per_s"]
     print(
         f"preprocessed {report['images']} images into {out} (sizes {report['sizes']}; "

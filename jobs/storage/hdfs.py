@@ -7,36 +7,27 @@ in a hidden sidecar `.NAME.sha256` beside each file (listings skip names with a 
 file (the hadoop role's health check); one clear line on failure."""
 
 import re
-import socket
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
+from jobs.dataset.fs import namenode_address
 from jobs.errors import DrcError
 from jobs.storage import base
 
 WRITE_CHUNK = 4 << 20
 
 
-DEFAULT_PORT = 8020
-CONNECT_TIMEOUT_S = 5.0
-
-
 def _client(url: str):
-    """A client for the NameNode of `url`, once its RPC port answers: hdfs-native retries a
-    dead NameNode for a long time, so a quick TCP probe turns that into one clear line."""
+    """A client for the NameNode of `url`, once its RPC port answers (fs.namenode_address)."""
     from hdfs_native import Client
 
-    parsed = urlparse(url)
-    address = (parsed.hostname or "", parsed.port or DEFAULT_PORT)
-    try:
-        socket.create_connection(address, timeout=CONNECT_TIMEOUT_S).close()
-    except OSError as exc:
-        where = f"the NameNode at {address[0]}:{address[1]} ({exc})"
-        raise base.store_error(url, "unreachable", "NameNode", where) from None
-    return Client(f"hdfs://{address[0]}:{address[1]}")
+    if not urlparse(url).netloc:
+        raise DrcError(url, "no NameNode in the URL (hdfs://HOST:PORT/path)")
+    host, port = namenode_address(f"hdfs://{urlparse(url).netloc}")
+    return Client(f"hdfs://{host}:{port}")
 
 
 _RPC_ERROR = re.compile(r'RPCError\("(?:[\w.]+\.)?(\w+)", "(.*?)(?:\\n|"\))')
@@ -54,10 +45,7 @@ def _reason(exc: Exception) -> str:
 class HdfsStore(base.Store):
     def __init__(self, url: str):
         self.url = url
-        parsed = urlparse(url)
-        if not parsed.netloc:
-            raise DrcError(url, "no NameNode in the URL (hdfs://HOST:PORT/path)")
-        self.root = PurePosixPath(parsed.path or "/")
+        self.root = PurePosixPath(urlparse(url).path or "/")
         self.client = _client(url)
 
     def _call(self, what: str, fn, *args, **kwargs):

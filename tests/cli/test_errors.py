@@ -90,3 +90,11 @@ def test_sizing_bad_shape():
 def test_predict_without_model(tmp_path):
     proc = drc("predict", str(tmp_path / "model.npz"), str(tmp_path))
     assert_one_error_line(proc, "no model")
+
+
+def test_preprocess_from_a_namenode_that_does_not_answer(tmp_path):
+    from tests.support.ports import free_port
+
+    url = f"hdfs://127.0.0.1:{free_port()}/user/hadoop/raw"  # nothing listens there
+    proc = drc("preprocess", url, str(tmp_path / "out"), "--master", "local[1]")
+    assert_one_error_line(proc, "cannot reach the NameNode at 127.0.0.1")
