@@ -26,6 +26,11 @@ def ints_arg(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}") from None
 
 
+def add_reports_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reports", help="a local directory for the reports and the spark-submit "
+                   "log (default: OUT, or for an hdfs:// OUT ~/.cache/drc/runs/...)")  # fmt: skip
+
+
 def add_cluster_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--master", default=DEFAULT_MASTER, help="spark://host:port or local[N]")
     ui_help = f"a standalone master's UI (default: its host, port 8080; {DEFAULT_MASTER_UI})"

@@ -5,14 +5,15 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from jobs.cli.common import add_cluster_args, cluster_target, ints_arg
+from jobs.cli.common import add_cluster_args, add_reports_arg, cluster_target, ints_arg
+from jobs.cluster.scala_build import DEFAULT_JAR, Sbt
 from jobs.dataset import layout
 from jobs.errors import DrcError
 from jobs.lr.config import KERNELS, SOLVERS, LRConfig
 
 
 def lr_config(args: argparse.Namespace) -> LRConfig:
-    out = args.out or str(layout.lr_out(Path(args.data), args.solver, args.size))
+    out = args.out or str(layout.lr_out(args.data, args.solver, args.size))
     cfg = LRConfig.from_namespace(argparse.Namespace(**{**vars(args), "out": out}))
     cfg.check_data()
     return cfg
@@ -22,12 +23,12 @@ def cmd_train_lr(args: argparse.Namespace) -> int:
     from jobs.cluster.train_lr import submit
 
     cfg = lr_config(args)
-    r = submit(cfg, cluster_target(args))
+    r = submit(cfg, cluster_target(args), jar=Path(args.jar), reports=args.reports)
     t = r["timings_s"]
     total = r.get("load_to_kappa_s", sum(t.values()))
     print(
         f"train-lr {cfg.solver} size {cfg.size}: kappa {r['kappa']:.3f} on {r['n_scored']} "
-        f"validation images; {r['iterations']} iterations; load-to-kappa "
+        f"{r.get('eval_set', 'validation')} images; {r['iterations']} iterations; load-to-kappa "
         f"{total:.1f} s ({', '.join(f'{k} {v:.1f}' for k, v in t.items())})"
     )
     if "recall" in r:  # the Scala job reports kappa only
@@ -42,14 +43,27 @@ def cmd_train_lr(args: argparse.Namespace) -> int:
             f"numpy baseline (same model, no Spark): {nb['seconds']:.1f} s, kappa "
             f"{nb['kappa']:.3f}; Spark/numpy time ratio {nb['spark_over_numpy']:.2f}"
         )
-    print(f"report: {layout.app_report(Path(cfg.out), 'train-lr')}")
+    print(f"report: {layout.app_report(args.reports or cfg.out, 'train-lr')}")
+    return 0
+
+
+def cmd_build_scala(args: argparse.Namespace) -> int:
+    from jobs.cluster import scala_build
+    from jobs.cluster.submit import spark_home
+
+    sbt = scala_build.Sbt(launcher=Path(args.launcher), home=Path(args.sbt_home),
+                          repositories=Path(args.repositories), java=Path(args.java),
+                          run_as=args.run_as)  # fmt: skip
+    project = Path(args.project)
+    jar, seconds = scala_build.build(project, sbt, Path(args.spark_home or spark_home()))
+    print(f"built {jar} in {seconds:.1f} s" if seconds is not None else f"{jar} is up to date")
     return 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from jobs.lr.model import write_submission
 
-    n = write_submission(Path(args.model), Path(args.data), Path(args.out))
+    n = write_submission(args.model, args.data, Path(args.out))
     print(f"{n} predictions written to {args.out}")
     return 0
 
@@ -110,6 +124,7 @@ def register(sub) -> None:
     p = sub.add_parser("train-lr", help="multinomial logistic regression on the cluster")
     p.add_argument("data", help="preprocess output (DATA/size=N/)")
     p.add_argument("--out", help="default DATA/lr-SOLVER-SIZE")
+    add_reports_arg(p)
     add_lr_settings(p)
     p.add_argument("--elastic-net", type=float, default=LRConfig.elastic_net)
     p.add_argument("--validation", type=float, default=LRConfig.validation)
@@ -121,7 +136,23 @@ def register(sub) -> None:
                    help="also fit the model without Spark; report the time ratio")  # fmt: skip
     p.add_argument("--kernel", choices=KERNELS, default=LRConfig.kernel,
                    help="blocks gradient kernel: fused (numba, default) or numpy")  # fmt: skip
+    p.add_argument(
+        "--jar",
+        default=str(DEFAULT_JAR),
+        help="the Scala job's jar for --solver scala (built by the sbt role)",
+    )
     p.set_defaults(func=cmd_train_lr)
+
+    p = sub.add_parser("build-scala", help="sbt package the Scala job (when a source changed)")
+    p.add_argument("project", help="the sbt project (a copy of jobs/scala)")
+    p.add_argument("--launcher", required=True, help="sbt-launch.jar")
+    p.add_argument("--sbt-home", required=True, help="sbt's caches: boot, coursier, ivy")
+    p.add_argument("--repositories", required=True, help="sbt's repositories file")
+    p.add_argument("--spark-home", help="Spark whose jars it compiles against (default: "
+                   "$SPARK_HOME or the pyspark wheel's)")  # fmt: skip
+    p.add_argument("--java", default=str(Sbt.java))
+    p.add_argument("--run-as", help="run sbt as this user (setpriv)")
+    p.set_defaults(func=cmd_build_scala)
 
     p = sub.add_parser("predict", help="Kaggle submission CSV (image,level) from a model")
     p.add_argument("model", help="model.npz written by train-lr or pipeline")

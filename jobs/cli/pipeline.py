@@ -2,9 +2,14 @@
 
 import argparse
 import json
-from pathlib import Path
 
-from jobs.cli.common import DEFAULT_MASTER_UI, add_cluster_args, cluster_target, sizes_arg
+from jobs.cli.common import (
+    DEFAULT_MASTER_UI,
+    add_cluster_args,
+    add_reports_arg,
+    cluster_target,
+    sizes_arg,
+)
 from jobs.dataset import layout
 from jobs.errors import DrcError
 from jobs.lr.config import LRConfig
@@ -16,11 +21,11 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     from jobs.cluster.report import format_report
 
     cfg = PipelineConfig.build(
-        Path(args.data_dir), Path(args.out), labels=Path(args.labels) if args.labels else None,
+        args.data_dir, args.out, labels=args.labels,
         source=args.source, train_size=args.train_size, sizes=args.sizes,
         partitions=args.partitions, max_iter=args.max_iter,
     )  # fmt: skip
-    print(format_report(run(cfg, cluster_target(args))))
+    print(format_report(run(cfg, cluster_target(args), reports=args.reports)))
     return 0
 
 
@@ -50,7 +55,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from jobs.cluster.report import format_report
 
-    path = Path(args.out) / "report.json"
+    path = layout.pipeline_report(args.out)
     if not path.is_file():
         raise DrcError(path, "no report here: run `drc pipeline` first")
     print(format_report(json.loads(path.read_text())))
@@ -76,7 +81,8 @@ def register(sub) -> None:
     p.add_argument("--source", help="bucket to stage from (file:///dir); omit to use DATA_DIR")
     p.add_argument("--data-dir", required=True, help="the cluster's data directory")
     p.add_argument("--labels", help="labels CSV (default DATA_DIR/trainLabels.csv)")
-    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--out", required=True, help="output directory (a path or hdfs://)")
+    add_reports_arg(p)
     add_cluster_args(p)
     p.add_argument("--sizes", type=sizes_arg, default=PreprocessConfig.sizes)
     p.add_argument("--train-size", type=int, default=DEFAULT_TRAIN_SIZE)

@@ -4,11 +4,10 @@
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from jobs.cluster.report import format_report
 from jobs.cluster.submit import ClusterTarget, submit_app
-from jobs.dataset import layout
+from jobs.dataset import fs, layout
 from jobs.errors import DrcError
 from jobs.lr.config import LRConfig
 from jobs.preprocess.config import PreprocessConfig
@@ -24,14 +23,14 @@ class PipelineConfig:
     source: str | None = None  # a store URL to stage from first
 
     @classmethod
-    def build(cls, data_dir: Path, out: Path, *, labels: Path | None = None,
+    def build(cls, data_dir: fs.PathLike, out: fs.PathLike, *, labels: fs.PathLike | None = None,
               source: str | None = None, train_size: int = DEFAULT_TRAIN_SIZE,
               **settings) -> "PipelineConfig":  # fmt: skip
         """From the CLI's settings: preprocess's by name, the rest LR's."""
         prep_names = {"sizes", "partitions", "seed_csv"}
         prep = PreprocessConfig(
             input=str(data_dir), output=str(out),
-            labels=str(labels or Path(data_dir) / "trainLabels.csv"),
+            labels=str(labels or fs.join(data_dir, "trainLabels.csv")),
             **{k: v for k, v in settings.items() if k in prep_names and v is not None},
         )  # fmt: skip
         if train_size not in prep.sizes:
@@ -42,7 +41,10 @@ class PipelineConfig:
         return cls(prep, lr, source)
 
 
-def stage(source: str, data_dir: Path) -> None:
+def stage(source: str, data_dir: fs.PathLike) -> None:
+    if fs.is_remote(data_dir):
+        raise DrcError("--source", f"stages to a local --data-dir; into {data_dir} with "
+                                   "`drc stage put` (hadoop.yml does)")  # fmt: skip
     staged = transfer.get(source, data_dir)
     print(staged.summary(), flush=True)
     if staged.failed:
@@ -70,21 +72,23 @@ def results(app_report: dict, stages: dict[str, float]) -> dict:
     }
 
 
-def run(cfg: PipelineConfig, cluster: ClusterTarget) -> dict:
-    out = Path(cfg.preprocess.output)
+def run(cfg: PipelineConfig, cluster: ClusterTarget, reports: fs.PathLike | None = None) -> dict:
+    """The pipeline app; its reports and logs go to REPORTS (default: OUT's run directory)."""
+    out = cfg.preprocess.output
+    reports = reports or out
     start = time.perf_counter()
     if cfg.source:
-        stage(cfg.source, Path(cfg.preprocess.input))
+        stage(cfg.source, cfg.preprocess.input)
     stages = {"stage": time.perf_counter() - start}
     n_images = cfg.preprocess.check_inputs()
     print(f"{n_images} images in {cfg.preprocess.input}; submitting to {cluster.master}",
           flush=True)  # fmt: skip
     config = {"preprocess": cfg.preprocess.resolved().to_dict(), "lr": cfg.lr.resolved().to_dict()}
-    report = submit_app("pipeline", config, out, cluster)
+    report = submit_app("pipeline", config, reports, cluster)
     stages["preprocess"] = report["preprocess_s"]
     stages.update({f"lr {k}": v for k, v in report["lr"]["timings_s"].items()})
     stages["spark-submit total (JVM start incl.)"] = report["submit_s"]
     table = results(report, stages)
-    (out / "report.json").write_text(json.dumps(table, indent=2))
-    (out / "report.txt").write_text(format_report(table) + "\n")
+    layout.pipeline_report(reports).write_text(json.dumps(table, indent=2))
+    layout.pipeline_report(reports, "txt").write_text(format_report(table) + "\n")
     return table

@@ -4,7 +4,6 @@ from pathlib import Path
 
 from jobs.cluster import scala_build
 from jobs.cluster.submit import ClusterTarget, submit_app
-from jobs.dataset import layout
 from jobs.lr.config import LRConfig
 
 
@@ -14,11 +13,15 @@ def scala_args(cfg: LRConfig) -> list[str]:
             "--validation", str(cfg.validation), "--seed", str(cfg.seed)]  # fmt: skip
 
 
-def submit(cfg: LRConfig, cluster: ClusterTarget) -> dict:
+def submit(cfg: LRConfig, cluster: ClusterTarget, jar: Path = scala_build.DEFAULT_JAR,
+           reports: str | None = None) -> dict:  # fmt: skip
+    """Submit train-lr (the scala solver: JAR, the sbt-built job); its report and log go to
+    REPORTS (default: OUT's run directory)."""
     cfg.check_data()
     cfg = cfg.resolved()
+    reports = reports or cfg.out
     if cfg.solver == "scala":
-        jar = scala_build.build_jar(layout.build_dir(Path(cfg.data)))
-        return submit_app("train-lr", None, Path(cfg.out), cluster,
+        jar = scala_build.require_jar(jar)
+        return submit_app("train-lr", None, reports, cluster,
                           jar=(jar, scala_build.MAIN_CLASS, scala_args(cfg)))  # fmt: skip
-    return submit_app("train-lr", cfg.to_dict(), Path(cfg.out), cluster)
+    return submit_app("train-lr", cfg.to_dict(), reports, cluster)

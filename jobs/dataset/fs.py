@@ -92,6 +92,14 @@ def read_bytes(path: PathLike) -> bytes:
         return handle.read()
 
 
+def open_read(path: PathLike):
+    """A binary file to read, seekable (Parquet's reader jumps to the footer)."""
+    if not is_remote(path):
+        return local(path).open("rb")
+    fs, p = _fs(path)
+    return fs.open(p, "rb")
+
+
 def read_text(path: PathLike) -> str:
     return read_bytes(path).decode()
 
@@ -104,12 +112,16 @@ def open_write(path: PathLike):
     return fs.open(p, "wb")
 
 
-def write_text(path: PathLike, text: str) -> None:
+def write_bytes(path: PathLike, data: bytes) -> None:
     """Written under a temporary name, then renamed over `path`: readers see all or nothing."""
     partial = join(parent(path), f".{name(path)}.partial")
     with open_write(partial) as handle:
-        handle.write(text.encode())
+        handle.write(data)
     replace(partial, path)
+
+
+def write_text(path: PathLike, text: str) -> None:
+    write_bytes(path, text.encode())
 
 
 def makedirs(path: PathLike) -> None:

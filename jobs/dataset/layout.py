@@ -9,7 +9,8 @@ OUT/_SUCCESS                                          the preprocess summary (JS
 OUT/csv/size=N/                                       the 2015 text format (--csv)
 DATA/_blocks/size=N/KEY/                              LR uint8 blocks for one split
 DATA/lr-SOLVER-N/model.npz                            a trained LR model (drc predict)
-OUT/APP-result.json  OUT/APP-report.json  OUT/APP-spark-submit.log
+OUT/APP-result.json  OUT/APP-report.json  OUT/APP-spark-submit.log  OUT/report.json
+(for an hdfs:// OUT, these four live in the controller's run directory: `run_dir`)
 ```
 """
 
@@ -59,18 +60,13 @@ def blocks_dir(data: Path, size: int, key: str) -> Path:
     return Path(data) / "_blocks" / f"size={size}" / key
 
 
-def build_dir(data: Path) -> Path:
-    """Where the Scala job's jar is built."""
-    return Path(data) / "_build"
-
-
-def lr_out(data: Path, solver: str, size: int) -> Path:
+def lr_out(data: PathLike, solver: str, size: int) -> PathLike:
     """Where `drc train-lr` writes by default."""
-    return Path(data) / f"lr-{solver}-{size}"
+    return join(data, f"lr-{solver}-{size}")
 
 
-def model_file(out: Path) -> Path:
-    return Path(out) / MODEL_FILE
+def model_file(out: PathLike) -> PathLike:
+    return join(out, MODEL_FILE)
 
 
 def run_dir(out: PathLike) -> Path:
@@ -91,6 +87,11 @@ def app_result(out: PathLike, app: str) -> Path:
 def app_report(out: PathLike, app: str) -> Path:
     """The result plus how it ran (written by the controller alone)."""
     return run_dir(out) / f"{app}-report.json"
+
+
+def pipeline_report(out: PathLike, suffix: str = "json") -> Path:
+    """The pipeline's results table (report.json, report.txt), beside the app reports."""
+    return run_dir(out) / f"report.{suffix}"
 
 
 def submit_log(out: PathLike, app: str) -> Path:

@@ -11,11 +11,10 @@ import resource
 import statistics
 import time
 import urllib.request
-from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from jobs.dataset import layout
+from jobs.dataset import fs, layout
 from jobs.lr import blocks as lr_blocks
 from jobs.lr.config import LRConfig
 from jobs.lr.model import BlocksLogisticRegression
@@ -68,14 +67,14 @@ def fit_blocks(spark: SparkSession, cfg: LRConfig, blocks: list[dict], timings: 
     truth = [int(t) for p in parts for t in p[1]]
     pred = [int(t) for p in parts for t in p[2]]
     timings["evaluate"] = time.perf_counter() - start
-    model.save(layout.model_file(Path(cfg.out)))
+    model.save(layout.model_file(cfg.out))
     info = {
         "iterations": model.n_iter_,
         "evaluations": len(model.evaluation_seconds_),
         "seconds_per_evaluation": statistics.median(model.evaluation_seconds_),
         "converged": model.converged_,
         "python_worker_peak_rss_mb": round(model.worker_peak_mb_),
-        "model": str(layout.model_file(Path(cfg.out))),
+        "model": str(layout.model_file(cfg.out)),
         **scores(truth, pred),
     }
     if cfg.compare_numpy:
@@ -93,7 +92,7 @@ def fit_blocks(spark: SparkSession, cfg: LRConfig, blocks: list[dict], timings: 
 
 def run(spark: SparkSession, cfg: LRConfig) -> dict:
     cfg = cfg.resolved()
-    Path(cfg.out).mkdir(parents=True, exist_ok=True)
+    fs.makedirs(cfg.out)
     timings: dict[str, float] = {}
     report = {"size": cfg.size, "solver": cfg.solver, "reg": cfg.reg,
               "max_iter": cfg.max_iter, "validation_fraction": cfg.split_fraction,
@@ -107,8 +106,7 @@ def run(spark: SparkSession, cfg: LRConfig) -> dict:
         report.update(ml.fit(spark, cfg, timings))
     else:
         start = time.perf_counter()
-        blocks = lr_blocks.prepare_blocks(spark, Path(cfg.data), cfg.size, cfg.split_fraction,
-                                          cfg.seed)  # fmt: skip
+        blocks = lr_blocks.prepare_blocks(spark, cfg.data, cfg.size, cfg.split_fraction, cfg.seed)
         timings["load"] = time.perf_counter() - start
         train_blocks = lr_blocks.training_blocks(blocks)
         report.update(fit_blocks(spark, cfg, blocks, timings))

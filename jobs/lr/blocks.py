@@ -6,6 +6,11 @@ Why blocks and not only pyspark.ml: its features are float64 vectors, 8x the uin
 every L-BFGS iteration re-reads spilled blocks. Here each block of rows is kept as a uint8
 .npy file (memory-mapped, so the page cache holds it across iterations) and a loss/gradient
 evaluation is one sum over the blocks, in Spark (`SparkSums`) or in this process (`LocalSums`).
+
+Nodes share no disk: a block lives in the cache of the node that reads it (DRC_CACHE_DIR,
+set per node by the spark role), built there from its Parquet file (local or hdfs://) the
+first time a task on that node needs it, and built again wherever it is missing (a node
+lost, a cache cleared). A block's descriptor carries its labels, so no other file is read.
 """
 
 import hashlib
@@ -16,9 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from jobs.dataset import layout, split
+from jobs.dataset import fs, layout, split
 from jobs.errors import DrcError
 from jobs.lr import kernels
+
+CACHE_ENV = "DRC_CACHE_DIR"
+READ_BATCH_BYTES = 32 << 20  # pixels read per Parquet batch while a block is built
 
 
 def limit_reader_batch(spark, size: int) -> None:
@@ -28,51 +36,88 @@ def limit_reader_batch(spark, size: int) -> None:
     spark.conf.set("spark.sql.parquet.columnarReaderBatchSize", str(rows))
 
 
-def write_block(part: int, rows, root: str) -> list[dict]:
-    """Spark task: one partition of the Parquet -> train and validation uint8 blocks."""
-    out = []
-    data = {True: ([], [], []), False: ([], [], [])}
-    for r in rows:
-        pixels, levels, images = data[bool(r.validation)]
-        pixels.append(np.frombuffer(r.pixels, dtype=np.uint8))
-        levels.append(r.level)
-        images.append(r.image)
-    for validation, (pixels, levels, images) in data.items():
-        if not pixels:
-            continue
-        name = f"block-{part:05d}-{'val' if validation else 'train'}"
-        x_path = Path(root) / f"{name}.npy"
-        np.save(f"{x_path}.partial.npy", np.stack(pixels))
-        np.savez(Path(root) / f"{name}-meta.npz", level=np.array(levels, np.int64),
-                 image=np.array(images))  # fmt: skip
-        os.replace(f"{x_path}.partial.npy", x_path)
-        out.append({"x": str(x_path), "meta": str(Path(root) / f"{name}-meta.npz"),
-                    "n": len(levels), "validation": validation})  # fmt: skip
+def cache_root() -> Path:
+    """This node's block cache (the driver's and each executor's own)."""
+    base = os.environ.get(CACHE_ENV) or str(Path.home() / ".cache" / "drc")
+    return Path(base) / "lr-blocks"
+
+
+def block_path(block: dict) -> Path:
+    return cache_root() / block["key"] / f"{block['name']}.npy"
+
+
+def blocks_key(files: list[tuple[str, int]], size: int, fraction: float, seed: int) -> str:
+    """Names a set of blocks: the Parquet files (name, bytes), the size and the split."""
+    text = json.dumps([[(fs.name(f), n) for f, n in files], size, fraction, seed])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def build_blocks(source: str, part: int, key: str, size: int, fraction: float,
+                 seed: int) -> list[dict]:  # fmt: skip
+    """One Parquet file -> its training and validation blocks in this node's cache, and
+    their descriptors. Pixels are read a batch at a time into the memory-mapped block."""
+    import pyarrow.parquet as pq
+
+    width = size * size * 3
+    with fs.open_read(source) as handle:
+        parquet = pq.ParquetFile(handle)
+        meta = parquet.read(columns=["image", "level", "subject"]).to_pydict()
+        labelled = [lv is not None for lv in meta["level"]]
+        held_out = {s: split.is_validation(s, fraction, seed) for s in set(meta["subject"])}
+        side = [held_out[s] for s in meta["subject"]]
+        out, arrays = [], {}
+        root = cache_root() / key
+        root.mkdir(parents=True, exist_ok=True)
+        for validation in (False, True):
+            rows = [i for i, ok in enumerate(labelled) if ok and side[i] == validation]
+            if not rows:
+                continue
+            block = {"key": key, "name": f"block-{part:05d}-{'val' if validation else 'train'}",
+                     "source": source, "part": part, "size": size, "fraction": fraction,
+                     "seed": seed, "validation": validation, "n": len(rows),
+                     "level": [int(meta["level"][i]) for i in rows],
+                     "image": [meta["image"][i] for i in rows]}  # fmt: skip
+            partial = block_path(block).with_name(f".{block['name']}.{os.getpid()}.npy")
+            x = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8,
+                                          shape=(len(rows), width))  # fmt: skip
+            arrays[validation] = (x, {r: j for j, r in enumerate(rows)}, partial, block)
+            out.append(block)
+        batch_rows = max(16, READ_BATCH_BYTES // width)
+        first = 0
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=["pixels"]):
+            for i, pixels in enumerate(batch.column(0).to_pylist(), start=first):
+                if labelled[i]:
+                    x, where, _, _ = arrays[side[i]]
+                    x[where[i]] = np.frombuffer(pixels, dtype=np.uint8)
+            first += batch.num_rows
+    for x, _, partial, block in arrays.values():
+        x.flush()
+        del x
+        os.replace(partial, block_path(block))  # whole or absent: a reader never sees half
     return out
 
 
-def prepare_blocks(spark, data: Path, size: int, fraction: float, seed: int) -> list[dict]:
-    """The uint8 blocks for DATA/size=N with this split, built once and reused."""
-    data = data.resolve()
+def prepare_blocks(spark, data: fs.PathLike, size: int, fraction: float, seed: int) -> list[dict]:
+    """The blocks of DATA/size=N with this split: built on the executors, one Spark task per
+    Parquet file, once (the driver keeps their descriptors); executors missing one later
+    build it again from its Parquet file."""
     source = layout.size_dir(data, size)
-    files = sorted((p.name, p.stat().st_size) for p in source.glob("*.parquet"))
-    key = hashlib.sha256(json.dumps([files, fraction, seed]).encode()).hexdigest()[:16]
-    root = layout.blocks_dir(data, size, key)
-    manifest = root / "manifest.json"
+    files = [(str(f), n) for f, n, is_dir in fs.listdir(source)
+             if not is_dir and fs.name(f).endswith(".parquet")]  # fmt: skip
+    if not files:
+        raise DrcError(source, "no Parquet for this size: run `drc preprocess` with it first")
+    key = blocks_key(files, size, fraction, seed)
+    manifest = cache_root() / key / "manifest.json"
     if manifest.exists():
         return json.loads(manifest.read_text())
-    root.mkdir(parents=True, exist_ok=True)
-    limit_reader_batch(spark, size)
-    df = (
-        spark.read.parquet(str(source))
-        .where("level IS NOT NULL")
-        .selectExpr(
-            "image", "level", f"{split.sql_condition(fraction, seed)} AS validation", "pixels"
-        )  # fmt: skip
+    jobs = [(f, i) for i, (f, _) in enumerate(files)]
+    blocks = (
+        spark.sparkContext.parallelize(jobs, len(jobs))
+        .flatMap(lambda job: build_blocks(job[0], job[1], key, size, fraction, seed))
+        .collect()
     )
-    root_s = str(root)
-    blocks = df.rdd.mapPartitionsWithIndex(lambda i, rows: write_block(i, rows, root_s)).collect()
-    tmp = root / "manifest.json.partial"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = manifest.with_name(f".manifest.{os.getpid()}.json")
     tmp.write_text(json.dumps(blocks))
     os.replace(tmp, manifest)
     return blocks
@@ -85,12 +130,21 @@ def training_blocks(blocks: list[dict]) -> list[dict]:
     return train
 
 
+def pixels(block: dict) -> np.ndarray:
+    """The block's rows, memory-mapped from this node's cache (built first if missing)."""
+    path = block_path(block)
+    if not path.exists():
+        build_blocks(block["source"], block["part"], block["key"], block["size"],
+                     block["fraction"], block["seed"])  # fmt: skip
+    return np.load(path, mmap_mode="r")
+
+
 def load(block: dict) -> tuple[np.ndarray, np.ndarray]:
-    return np.load(block["x"], mmap_mode="r"), np.load(block["meta"])["level"]
+    return pixels(block), np.asarray(block["level"], dtype=np.int64)
 
 
 def levels(blocks: list[dict]) -> np.ndarray:
-    return np.concatenate([np.load(b["meta"])["level"] for b in blocks])
+    return np.concatenate([np.asarray(b["level"], dtype=np.int64) for b in blocks])
 
 
 def _peak_rss_mb() -> float:
@@ -157,7 +211,9 @@ class SparkSums:
 
     def __init__(self, spark, train: list[dict], kernel: str) -> None:
         self.sc, self.kernel = spark.sparkContext, kernel
-        groups = balanced_groups(train, self.sc.defaultParallelism)
+        # every evaluation ships the groups with its tasks: without the image names
+        light = [{k: v for k, v in b.items() if k != "image"} for b in train]
+        groups = balanced_groups(light, self.sc.defaultParallelism)
         self.rdd = self.sc.parallelize(groups, len(groups))
 
     def feature_sums(self) -> tuple:
@@ -180,7 +236,7 @@ def read_bandwidth_gbs(block: dict) -> float:
     (reading every block again would add a whole iteration's I/O to each run)."""
     import time
 
-    flat = np.asarray(np.load(block["x"], mmap_mode="r")).reshape(-1)
+    flat = np.asarray(pixels(block)).reshape(-1)
     usable = flat[: len(flat) // 8 * 8]
     start = time.perf_counter()
     usable.view(np.uint64).sum()

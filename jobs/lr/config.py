@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.config import JsonConfig, option
-from jobs.dataset import layout, split
+from jobs.dataset import fs, layout, split
 from jobs.errors import DrcError
 
 SOLVERS = ("blocks", "ml", "scala")
@@ -54,15 +54,19 @@ class LRConfig(JsonConfig):
     def split_fraction(self) -> float:
         return self.validation if self.holdout else 0.0
 
-    def source(self) -> Path:
-        return layout.size_dir(Path(self.data), self.size)
+    def source(self) -> fs.PathLike:
+        """DATA/size=N: a local directory or an hdfs:// URL."""
+        return layout.size_dir(self.data, self.size)
 
     def check_data(self) -> None:
         """The controller's check before anything is submitted."""
         source = self.source()
-        if not source.is_dir() or not any(source.glob("*.parquet")):
+        if not fs.glob(fs.join(source, "*.parquet")):
             raise DrcError(source, "no Parquet for this size: run `drc preprocess` with it first")
 
     def resolved(self) -> "LRConfig":
-        return type(self)(**{**self.to_dict(), "data": str(Path(self.data).resolve()),
-                             "out": str(Path(self.out).resolve())})  # fmt: skip
+        def absolute(path: str) -> str:
+            return path if fs.is_remote(path) else str(Path(path).resolve())
+
+        return type(self)(**{**self.to_dict(), "data": absolute(self.data),
+                             "out": absolute(self.out)})  # fmt: skip

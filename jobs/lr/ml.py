@@ -2,7 +2,6 @@
 `ml` solver; the Scala job trains the same model)."""
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.dataset import layout, split
+from jobs.dataset import fs, layout, split
 from jobs.lr import kernels
 from jobs.lr.blocks import limit_reader_batch
 from jobs.lr.config import LRConfig
@@ -75,6 +74,6 @@ def fit(spark: SparkSession, cfg: LRConfig, timings: dict) -> dict:
     scored = data.where(F.col("validation")) if cfg.holdout else train_df
     rows = model.transform(scored).select("label", "prediction").collect()
     timings["evaluate"] = time.perf_counter() - start
-    model.write().overwrite().save(str(Path(cfg.out) / layout.ML_MODEL_DIR))
+    model.write().overwrite().save(str(fs.join(cfg.out, layout.ML_MODEL_DIR)))
     return {"iterations": model.summary.totalIterations, "n_train": n_train,
             **scores([int(r.label) for r in rows], [int(r.prediction) for r in rows])}  # fmt: skip

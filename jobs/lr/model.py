@@ -3,12 +3,13 @@ constructor, `fit` returns self, learned attributes end in `_`), used by the Spa
 numpy baseline and `drc predict`; and the Kaggle submission it writes."""
 
 import csv
+import io
 import time
 from pathlib import Path
 
 import numpy as np
 
-from jobs.dataset import layout
+from jobs.dataset import fs, layout
 from jobs.errors import DrcError
 from jobs.lr import blocks as lr_blocks
 from jobs.lr import kernels
@@ -38,7 +39,7 @@ class BlocksLogisticRegression:
         train = lr_blocks.training_blocks(blocks)
         sums = (lr_blocks.LocalSums(train, self.kernel) if spark is None
                 else lr_blocks.SparkSums(spark, train, self.kernel))  # fmt: skip
-        d = int(np.load(train[0]["x"], mmap_mode="r").shape[1])
+        d = int(lr_blocks.pixels(train[0]).shape[1])
         balanced = self.class_weight == "balanced"
         self.class_weight_ = (kernels.class_weights(lr_blocks.levels(train)) if balanced
                               else np.ones(kernels.N_CLASSES))  # fmt: skip
@@ -77,10 +78,10 @@ class BlocksLogisticRegression:
         """(images, true grades, predicted grades) of the rows of `blocks`."""
         images, truth, pred = [], [], []
         for b in blocks:
-            meta = np.load(b["meta"])
-            images += meta["image"].tolist()
-            truth.append(meta["level"])
-            pred.append(self.predict(np.load(b["x"], mmap_mode="r")))
+            x, y = lr_blocks.load(b)
+            images += list(b["image"])
+            truth.append(y)
+            pred.append(self.predict(x))
         if not truth:
             return [], np.zeros(0, np.int64), np.zeros(0, np.int64)
         return images, np.concatenate(truth), np.concatenate(pred)
@@ -90,33 +91,34 @@ class BlocksLogisticRegression:
         """The image side the model was trained at (H = W, 3 channels)."""
         return int(round((self.n_features_in_ / 3) ** 0.5))
 
-    def save(self, path: Path) -> Path:
-        path = Path(path)
-        partial = path.with_name(path.name + ".partial.npz")
-        np.savez(partial, w_raw=self.coef_, b_raw=self.intercept_, size=self.size_, reg=self.reg,
+    def save(self, path: fs.PathLike) -> fs.PathLike:
+        """To a local path or an hdfs:// URL, whole or not at all."""
+        buffer = io.BytesIO()
+        np.savez(buffer, w_raw=self.coef_, b_raw=self.intercept_, size=self.size_, reg=self.reg,
                  class_weight=str(self.class_weight), standardize=self.standardize)  # fmt: skip
-        partial.replace(path)
+        fs.write_bytes(path, buffer.getvalue())
         return path
 
     @classmethod
-    def load(cls, path: Path) -> "BlocksLogisticRegression":
-        path = Path(path)
-        if not path.is_file():
+    def load(cls, path: fs.PathLike) -> "BlocksLogisticRegression":
+        if not fs.exists(path):
             raise DrcError(path, "no model here: run `drc train-lr` or `drc pipeline` first")
-        saved = np.load(path)
+        saved = np.load(io.BytesIO(fs.read_bytes(path)))
         model = cls(reg=float(saved["reg"]) if "reg" in saved else 0.0)
         model.coef_, model.intercept_ = saved["w_raw"], saved["b_raw"]
         model.n_features_in_ = int(saved["size"]) ** 2 * 3
         return model
 
 
-def write_submission(model_path: Path, data: Path, out: Path) -> int:
-    """Kaggle submission (`image,level`) for every image of a preprocess output."""
-    import pyarrow.dataset as ds
+def write_submission(model_path: fs.PathLike, data: fs.PathLike, out: Path) -> int:
+    """Kaggle submission (`image,level`) for every image of a preprocess output (the model
+    and the data: local paths or hdfs:// URLs)."""
+    import pyarrow.parquet as pq
 
     model = BlocksLogisticRegression.load(model_path)
     source = layout.size_dir(data, model.size_)
-    if not source.is_dir():
+    files = fs.glob(fs.join(source, "*.parquet"))
+    if not files:
         raise DrcError(source, f"the model is for {model.size_} px; no Parquet of that size here")
     n = 0
     tmp = out.with_name(out.name + ".partial")
@@ -124,12 +126,15 @@ def write_submission(model_path: Path, data: Path, out: Path) -> int:
         writer = csv.writer(handle)
         writer.writerow(["image", "level"])
         # batch by batch: a whole size is 6.9 GB at 256 px for the Kaggle training set
-        for batch in ds.dataset(source, format="parquet").to_batches(
-            columns=["image", "pixels"], batch_size=256
-        ):
-            images = batch.column("image").to_pylist()
-            x = np.stack([np.frombuffer(p, np.uint8) for p in batch.column("pixels").to_pylist()])
-            writer.writerows(zip(images, model.predict(x), strict=True))
-            n += len(images)
+        for path in files:
+            with fs.open_read(path) as handle:
+                for batch in pq.ParquetFile(handle).iter_batches(
+                    batch_size=256, columns=["image", "pixels"]
+                ):
+                    images = batch.column("image").to_pylist()
+                    pixels = batch.column("pixels").to_pylist()
+                    x = np.stack([np.frombuffer(p, np.uint8) for p in pixels])
+                    writer.writerows(zip(images, model.predict(x), strict=True))
+                    n += len(images)
     tmp.replace(out)
     return n

@@ -1,11 +1,12 @@
-// The Scala logistic regression job. On cloud nodes: `sbt package` (the sbt role installs sbt).
-// Here, without sbt: `drc train-lr --solver scala` compiles it with the Scala compiler that
-// ships inside the pyspark wheel (jobs/scala_build.py).
+// The Scala logistic regression job, built on the master by `sbt package` (role sbt, or
+// `drc build-scala`). Spark is provided by the cluster, and the job compiles against the
+// very jars the nodes run: $SPARK_HOME/jars, the pyspark wheel's Spark 4.3 (which is not on
+// Maven Central), so the job and the cluster cannot differ in version.
 name := "dr-cluster-lr"
 version := "0.1.0"
-scalaVersion := "2.13.18"
+scalaVersion := "2.13.18" // the wheel's scala-library
 
-libraryDependencies ++= Seq(
-  "org.apache.spark" %% "spark-sql"   % "4.0.1" % "provided",
-  "org.apache.spark" %% "spark-mllib" % "4.0.1" % "provided"
-)
+Compile / unmanagedJars ++= {
+  val home = sys.env.getOrElse("SPARK_HOME", sys.error("SPARK_HOME is not set: the build compiles against its jars"))
+  (file(home) / "jars" * "*.jar").classpath
+}

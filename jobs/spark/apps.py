@@ -62,7 +62,7 @@ def run_pipeline(spark: SparkSession, config: dict) -> dict:
     lr_cfg = dataclasses.replace(lr_cfg, holdout=subjects >= MIN_SUBJECTS_FOR_SPLIT)
     lr = app.run(spark, lr_cfg)
     return {"preprocess": prep, "preprocess_s": preprocess_s, "lr": lr,
-            "quarantine": job.read_quarantine(Path(prep_cfg.output))}  # fmt: skip
+            "quarantine": job.read_quarantine(prep_cfg.output)}  # fmt: skip
 
 
 def run_train_cnn(spark: SparkSession, config: dict) -> dict:

@@ -4,6 +4,10 @@ from abc import ABC, abstractmethod
 
 from provision.model import Node, NodeSpec
 
+# A node's own state and data (Spark, HDFS, the staged data set): the same path on every
+# node, each its own disk.
+NODE_ROOT = "/srv/dr-cluster"
+
 
 class Provider(ABC):
     name: str
@@ -30,13 +34,12 @@ class Provider(ABC):
 
     def group_vars(self, cluster: str) -> dict[str, str]:
         """Inventory variables for the whole cluster. Cloud nodes: their own disks and a
-        checksummed Apache Spark; each node stages its own copy of the data."""
+        checksummed Apache Spark; the data set is staged on the master and put into HDFS."""
         return {
             "ansible_python_interpreter": "/usr/bin/python3",
-            "cluster_root": "/srv/dr-cluster",
+            "cluster_root": NODE_ROOT,
             "drc_src": "/opt/dr-cluster",
             "drc_python": "python3",
-            "shared_data_dir": "false",
         }
 
     def host_vars(self, cluster: str, node: Node) -> dict[str, str]:

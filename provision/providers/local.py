@@ -18,7 +18,7 @@ from pathlib import Path
 
 from provision.errors import ProvisionError
 from provision.model import Node, NodeSpec
-from provision.providers.base import Provider
+from provision.providers.base import NODE_ROOT, Provider
 
 SSHD = "/usr/sbin/sshd"
 SSH_PORT = 22
@@ -82,6 +82,7 @@ class LocalProvider(Provider):
             sh("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"drc-{cluster}", "-f",
                str(key))  # fmt: skip
         Path("/run/sshd").mkdir(exist_ok=True)  # sshd refuses to start without it
+        Path(NODE_ROOT).mkdir(parents=True, exist_ok=True)  # each node mounts its disk here
         net = self._network(cluster)
         if sh("ip", "link", "show", net["bridge"], check=False).returncode != 0:
             sh("ip", "link", "add", net["bridge"], "type", "bridge")
@@ -131,7 +132,14 @@ class LocalProvider(Provider):
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
             "StrictModes no\nPermitRootLogin prohibit-password\nSubsystem sftp internal-sftp\n"
         )
-        sh("ip", "netns", "exec", node.name, SSHD, "-f", str(config), "-E", str(home / "sshd.log"))
+        # Its own mount namespace (ip netns exec makes one) with the node's private disk
+        # over NODE_ROOT: what sshd starts sees it, no other node does (cloud nodes share
+        # no disk, and neither may these).
+        disk = self.node_disk(cluster, node.name)
+        disk.mkdir(mode=0o755, exist_ok=True)
+        mount_then_exec = 'disk=$1 root=$2; shift 2; mount --bind "$disk" "$root" && exec "$@"'
+        sh("ip", "netns", "exec", node.name, "sh", "-c", mount_then_exec, "sh", str(disk),
+           NODE_ROOT, SSHD, "-f", str(config), "-E", str(home / "sshd.log"))  # fmt: skip
 
     def wait_ready(self, node: Node, timeout_s: float) -> Node:
         deadline = time.monotonic() + min(timeout_s, 60)
@@ -191,13 +199,14 @@ class LocalProvider(Provider):
         shutil.rmtree(self._dir(cluster) / "nodes" / node.name, ignore_errors=True)
 
     def group_vars(self, cluster: str) -> dict[str, str]:
-        # Same filesystem as the controller: its venv, its Spark wheel, one data directory.
+        # The controller's venv and Spark wheel (read only); each node's state on its own
+        # disk at NODE_ROOT, HDFS's included (its default path is outside NODE_ROOT).
         return {
             "ansible_python_interpreter": "/usr/bin/python3",
-            "cluster_root": str(self.cluster_root(cluster)),
+            "cluster_root": NODE_ROOT,
+            "hadoop_root": f"{NODE_ROOT}/hdfs",
             "spark_install_method": "wheel",
             "hadoop_install_method": "maven",  # no Apache download site here
-            "shared_data_dir": "true",
             # Test hosts share this machine's cores and memory: small workers.
             "spark_worker_cores": "1",
             "spark_worker_memory": "1536m",
@@ -205,12 +214,14 @@ class LocalProvider(Provider):
             "spark_driver_memory": "1g",
             "hadoop_namenode_heap": "512m",
             "hadoop_datanode_heap": "256m",
+            # a lost DataNode avoided within seconds (the failure drills kill one)
+            "hadoop_heartbeat_interval_s": "1",
+            "hadoop_stale_datanode_ms": "3000",
             # No ControlPersist masters: they would outlive the namespaces (platform notes).
             "ansible_ssh_args": "'-o ControlMaster=no'",
         }
 
-    def host_vars(self, cluster: str, node: Node) -> dict[str, str]:
-        return {"node_root": str(self.cluster_root(cluster) / "nodes" / node.name)}
-
-    def cluster_root(self, cluster: str) -> Path:
-        return self._dir(cluster) / "state"
+    def node_disk(self, cluster: str, name: str) -> Path:
+        """A node's private disk, as this machine's root namespace sees it (the node sees
+        it at NODE_ROOT)."""
+        return self._dir(cluster) / "nodes" / name / "disk"

@@ -4,16 +4,22 @@ nothing behind."""
 
 import hashlib
 import json
+import os
 import pwd
 import re
 import shutil
 import subprocess
+import uuid
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
+from jobs.cluster import scala_build
 from jobs.cluster.submit import master_status
 from jobs.dataset.layout import DEFAULT_SIZES
 from jobs.preprocess.images import preprocess_bytes
@@ -103,11 +109,23 @@ def cluster(repo, tmp_path_factory, bucket):
         shutil.rmtree(cluster.hdfs_root, ignore_errors=True)
 
 
+@dataclass
+class PipelineRun:
+    stdout: str  # the playbook's
+    report: dict  # report.json
+    reports: Path  # the reports and logs, on the master's disk
+    outputs: Path  # a copy of the outputs the jobs wrote to HDFS
+
+
 @pytest.fixture(scope="module")
-def pipeline_run(cluster, bucket):
-    out = cluster.playbook("main.yml", "run_jobs.yml")
-    results = cluster.root / "results/demo"
-    return out, json.loads((results / "report.json").read_text()), results
+def pipeline_run(cluster, bucket, tmp_path_factory) -> PipelineRun:
+    stdout = cluster.playbook("main.yml", "run_jobs.yml")
+    reports = cluster.root / "results/demo"
+    # read back through drc stage get: the HDFS client stays out of this process
+    outputs = tmp_path_factory.mktemp("pipeline-outputs")
+    drc_local("stage", "get", f"{cluster.hdfs_url}/user/hadoop/results/demo", str(outputs))
+    return PipelineRun(stdout, json.loads((reports / "report.json").read_text()), reports,
+                       outputs)  # fmt: skip
 
 
 def test_master_and_worker_are_alive(cluster):
@@ -159,7 +177,7 @@ def test_preprocess_reads_and_writes_hdfs(cluster, sample_images, tmp_path):
 
 
 def test_pipeline_completes_on_the_cluster(cluster, pipeline_run):
-    stdout, report, _ = pipeline_run
+    stdout, report = pipeline_run.stdout, pipeline_run.report
     assert report["master"] == f"spark://127.0.0.1:{cluster.extra['spark_master_port']}"
     completed = {a["id"]: a["state"] for a in master_status(cluster.master_ui)["completedapps"]}
     assert completed.get(report["app_id"]) == "FINISHED"
@@ -173,18 +191,25 @@ def test_pipeline_completes_on_the_cluster(cluster, pipeline_run):
     assert "images read" in stdout and report["app_id"] in stdout
 
 
+def test_run_jobs_trains_the_sbt_built_scala_job_too(pipeline_run):
+    reports = pipeline_run.reports / "lr-scala-32"
+    report = json.loads((reports / "train-lr-report.json").read_text())
+    assert report["solver"] == "scala" and report["app_state"] == "FINISHED"
+    assert report["eval_set"].startswith("training")  # 3 patients: none held out
+    assert report["n_scored"] == 4 and report["kappa"] >= 0.9, report
+    assert "train-lr scala size 32" in pipeline_run.stdout
+
+
 def test_bad_images_are_quarantined_with_reasons(pipeline_run):
-    _, report, results = pipeline_run
-    reasons = {q["image"]: q["reason"] for q in report["quarantine"]}
+    reasons = {q["image"]: q["reason"] for q in pipeline_run.report["quarantine"]}
     assert reasons == {"98_right": "corrupt", "99_left": "empty"}
-    csv_lines = "".join(p.read_text() for p in (results / "quarantine").glob("*.csv"))
+    csv_lines = "".join(p.read_text() for p in (pipeline_run.outputs / "quarantine").glob("*.csv"))
     assert csv_lines.startswith("image,reason,detail") and "99_left,empty" in csv_lines
 
 
 def test_parquet_holds_the_exact_pixels(pipeline_run, sample_images):
-    _, _, results = pipeline_run
     for size in DEFAULT_SIZES:
-        table = pq.read_table(results / f"size={size}").to_pydict()
+        table = pq.read_table(pipeline_run.outputs / f"size={size}").to_pydict()
         assert sorted(table["image"]) == sorted(sample_images)
         for image, pixels in zip(table["image"], table["pixels"], strict=True):
             expected = preprocess_bytes(sample_images[image], DEFAULT_SIZES)[0][size]
@@ -192,23 +217,20 @@ def test_parquet_holds_the_exact_pixels(pipeline_run, sample_images):
             assert np.array_equal(got, expected), (image, size)
 
 
-def test_the_pipelines_model_grades_other_images(repo, pipeline_run, sample_dir, tmp_path):
-    _, report, results = pipeline_run
-    model = results / "lr-blocks-32" / "model.npz"
-    assert report["model"] == str(model)
+def test_the_pipelines_model_grades_other_images(cluster, pipeline_run, sample_dir, tmp_path):
+    model = f"{cluster.hdfs_url}/user/hadoop/results/demo/lr-blocks-32/model.npz"
+    assert pipeline_run.report["model"] == model  # in HDFS, where drc predict reads it
     other = tmp_path / "other"  # the same photographs as test images: no labels
     other.mkdir()
     for image in sample_dir.glob("*.jpeg"):
         (other / image.name).write_bytes(image.read_bytes())
-    drc = str(repo / ".venv/bin/drc")
+    drc = str(REPO_BIN / "drc")
     run = {"capture_output": True, "text": True, "timeout": 300}
     prep = subprocess.run([drc, "preprocess", str(other), str(tmp_path / "p"), "--sizes", "32",
                            "--master", "local[2]"], **run)  # fmt: skip
     assert prep.returncode == 0, prep.stdout + prep.stderr
     out = tmp_path / "submission.csv"
-    pred = subprocess.run(
-        [drc, "predict", str(model), str(tmp_path / "p"), "--out", str(out)], **run
-    )
+    pred = subprocess.run([drc, "predict", model, str(tmp_path / "p"), "--out", str(out)], **run)
     assert pred.returncode == 0, pred.stdout + pred.stderr
     rows = dict(line.split(",") for line in out.read_text().splitlines()[1:])
     labels = dict(ln.split(",") for ln in (sample_dir / "trainLabels.csv").read_text().split()[1:])
@@ -224,10 +246,11 @@ def features(tmp_path_factory) -> Path:
     return out
 
 
-def drc_local(*args: str) -> str:
+def drc_local(*args: str, hdfs_user: str | None = None) -> str:
     """drc in its own process, for commands that need no cluster."""
+    env = {**os.environ, **({"HADOOP_USER_NAME": hdfs_user} if hdfs_user else {})}
     proc = subprocess.run([str(REPO_BIN / "drc"), *args], capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+                          timeout=300, env=env)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
@@ -275,33 +298,107 @@ def test_train_lr_learns_the_planted_signal(cluster, features, solver):
         assert "Spark/numpy time ratio" in stdout
 
 
-def test_scala_job_agrees_with_pyspark(cluster, features):
+@pytest.fixture(scope="module")
+def hdfs_features(cluster, features) -> str:
+    """The same features in HDFS, where the jobs read them on nodes that share no disk."""
+    url = f"{cluster.hdfs_url}/user/hadoop/features"
+    drc_local("stage", "put", str(features / "size=16"), f"{url}/size=16", hdfs_user="hadoop")
+    return url
+
+
+def test_sbt_built_the_scala_job_in_the_hadoop_users_home(cluster):
+    project = Path("/home/hadoop/dr-cluster-scala")
+    jar = project / scala_build.JAR_NAME
+    assert jar.stat().st_uid == pwd.getpwnam("hadoop").pw_uid
+    assert scala_build.is_current(project)  # built from the sources of this checkout
+    with zipfile.ZipFile(jar) as archive:
+        assert f"{scala_build.MAIN_CLASS}.class" in archive.namelist()
+
+
+def test_scala_job_reads_hdfs_and_agrees_with_pyspark(cluster, hdfs_features, tmp_path):
     kappas = {}
-    for solver in ("ml", "scala"):
-        out = features / f"agree-{solver}"
-        drc_on(cluster, "train-lr", str(features), "--size", "16", "--solver", solver,
+    for solver in ("ml", "scala", "blocks"):
+        out = tmp_path / f"agree-{solver}"
+        drc_on(cluster, "train-lr", hdfs_features, "--size", "16", "--solver", solver,
                "--max-iter", "40", "--out", str(out))  # fmt: skip
         report = json.loads((out / "train-lr-report.json").read_text())
         kappas[solver] = report["kappa"]
         assert report["app_state"] == "FINISHED"
+        assert report["n_scored"] == 214  # the same subjects held out by all three
     assert kappas["scala"] >= 0.8
     assert kappas["scala"] == pytest.approx(kappas["ml"], abs=0.03)
+    assert kappas["blocks"] == pytest.approx(kappas["ml"], abs=0.05)
 
 
-def test_subject_split_never_leaks_a_subject(features, cluster):
-    import numpy as np
+def test_sbt_rebuilds_offline_and_a_compile_error_keeps_the_jar(cluster):
+    """A copy of the project in the hadoop user's home, built with the role's sbt: a warm
+    build downloads nothing, an unchanged one does nothing, a syntax error is one line
+    naming the file and line and leaves the previous jar."""
+    home = Path("/home/hadoop")
+    defaults = yaml.safe_load((cluster.repo / "roles/sbt/defaults/main.yml").read_text())
+    launcher = home / f".sbt/launchers/sbt-launch-{defaults['sbt_launch_version']}.jar"
+    work = home / f"drc-test-{uuid.uuid4().hex[:8]}"
+    caches = [home / ".cache/coursier", home / ".sbt/boot"]
 
+    def cached() -> set[Path]:
+        return {p for c in caches for p in c.rglob("*") if p.is_file()}
+
+    def build() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(REPO_BIN / "drc"), "build-scala", str(work), "--launcher", str(launcher),
+             "--sbt-home", str(home), "--repositories", str(home / ".sbt/repositories"),
+             "--run-as", "hadoop"],
+            capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+
+    try:
+        for name in ("build.sbt", "project/build.properties", "src"):
+            src, dest = scala_build.SOURCE_DIR / name, work / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            (shutil.copytree if src.is_dir() else shutil.copyfile)(src, dest)
+        for path in [work, *work.rglob("*")]:
+            shutil.chown(path, "hadoop", "hadoop")
+        before = cached()
+        first = build()
+        assert first.returncode == 0 and first.stdout.startswith("built "), first.stderr
+        assert cached() == before  # everything sbt needed was in the hadoop user's caches
+        assert "is up to date" in build().stdout
+        jar = (work / scala_build.JAR_NAME).read_bytes()
+        source = work / "src/main/scala/DrLogisticRegression.scala"
+        lines = source.read_text().splitlines()
+        broken = next(i for i, line in enumerate(lines) if "val maxIter" in line)
+        lines[broken] += " )("
+        source.write_text("\n".join(lines) + "\n")
+        failed = build()
+        assert failed.returncode != 0
+        message = failed.stderr.strip()
+        assert "\n" not in message, message
+        where = f"src/main/scala/DrLogisticRegression.scala:{broken + 1}"
+        assert re.match(rf"drc: error: {where}:\d+: ", message), message
+        assert (work / scala_build.JAR_NAME).read_bytes() == jar
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_lr_blocks_live_in_each_nodes_cache_and_split_by_subject(features, cluster):
     drc_on(cluster, "train-lr", str(features), "--size", "16", "--max-iter", "5",
            "--validation", "0.3", "--out", str(features / "lr-split"))  # fmt: skip
-    manifests = list((features / "_blocks" / "size=16").glob("*/manifest.json"))
-    assert manifests
-    for manifest in manifests:  # one per split fraction used in this module
+    # the executors' cache (DRC_CACHE_DIR from spark-env.sh), not the data directory
+    cache = cluster.root / "cache" / "lr-blocks"
+    manifests = [json.loads(m.read_text()) for m in cache.glob("*/manifest.json")]
+    manifests = [m for m in manifests if m[0]["fraction"] == 0.3]  # this run's split
+    assert len(manifests) == 1 and not (features / "_blocks").exists()
+    for blocks in manifests:
         side = {True: set(), False: set()}
-        for b in json.loads(manifest.read_text()):
-            for image in np.load(b["meta"])["image"]:
-                side[b["validation"]].add(int(str(image).split("_")[0]))
+        for b in blocks:
+            assert Path(lr_blocks_path(cluster, b)).is_file()
+            side[b["validation"]] |= {int(image.split("_")[0]) for image in b["image"]}
         assert side[True] and side[False]
         assert not side[True] & side[False]
+
+
+def lr_blocks_path(cluster: Cluster, block: dict) -> Path:
+    return cluster.root / "cache" / "lr-blocks" / block["key"] / f"{block['name']}.npy"
 
 
 def test_predict_writes_a_submission(features, cluster, tmp_path):
@@ -376,9 +473,12 @@ def test_lifecycle_restart_on_change_idempotence_stop_and_start(cluster, pipelin
     assert [w["state"] for w in status["workers"]].count("ALIVE") == 1
     cluster.playbook("main.yml")  # back to the defaults
 
-    # a second configure changes nothing
+    # a second configure changes nothing (sbt rebuilds nothing)
+    jar = Path("/home/hadoop/dr-cluster-scala") / scala_build.JAR_NAME
+    built = jar.stat().st_mtime_ns
     recap = cluster.playbook("main.yml", "hadoop.yml")
     assert changed_count(recap) == 0, recap[-1500:]
+    assert jar.stat().st_mtime_ns == built
 
     # stop leaves nothing running, and start works again
     pids = cluster.daemon_pids() + cluster.hdfs_pids()

@@ -1,13 +1,11 @@
 """The LR kernel: gradients against finite differences, standardisation folded correctly,
 and the numpy trainer learning a planted signal from blocks written as Spark would."""
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
-from jobs.dataset.synth_features import make_pixels
-from jobs.dataset.synth_images import plan
+from jobs.dataset import split
+from jobs.dataset.synth_features import generate
 from jobs.errors import DrcError
 from jobs.lr import blocks as lr_blocks
 from jobs.lr import kernels as lr_math
@@ -87,24 +85,19 @@ def test_class_weights_balance_the_grades():
     assert cw[2] == 0
 
 
-def blocks_like_spark(tmp_path, count=600, size=8):
-    items = plan(count, 3)
-    levels = np.array([i.level for i in items])
-    pixels = make_pixels(levels, size, np.random.default_rng(3))
-    rows = [
-        SimpleNamespace(image=i.name, level=i.level, validation=(i.subject % 5 == 0),
-                        pixels=p.tobytes())
-        for i, p in zip(items, pixels, strict=True)
-    ]  # fmt: skip
-    half = len(rows) // 2
-    return (lr_blocks.write_block(0, rows[:half], str(tmp_path))
-            + lr_blocks.write_block(1, rows[half:], str(tmp_path)))  # fmt: skip
+def blocks_like_spark(tmp_path, monkeypatch, count=600, size=8):
+    """The blocks the Spark job builds, from a preprocess-shaped Parquet output."""
+    monkeypatch.setenv(lr_blocks.CACHE_ENV, str(tmp_path / "cache"))
+    generate(tmp_path / "data", count, (size,), seed=3)
+    files = sorted((tmp_path / "data" / f"size={size}").glob("*.parquet"))
+    return [b for i, f in enumerate(files)
+            for b in lr_blocks.build_blocks(str(f), i, "key", size, 0.2, 42)]  # fmt: skip
 
 
 @pytest.mark.parametrize("kernel", ["fused", "numpy"])
-def test_numpy_trainer_learns_the_planted_signal(tmp_path, kernel):
-    blocks = blocks_like_spark(tmp_path)
-    assert sorted(b["validation"] for b in blocks) == [False, False, True, True]
+def test_numpy_trainer_learns_the_planted_signal(tmp_path, monkeypatch, kernel):
+    blocks = blocks_like_spark(tmp_path, monkeypatch)
+    assert sorted(b["validation"] for b in blocks) == [False, True]
     estimator = BlocksLogisticRegression(reg=0.01, max_iter=60, standardize=True, kernel=kernel)
     model = estimator.fit(blocks)
     assert model is estimator and model.coef_.shape == (8 * 8 * 3, 5) and model.size_ == 8
@@ -113,14 +106,39 @@ def test_numpy_trainer_learns_the_planted_signal(tmp_path, kernel):
     assert quadratic_weighted_kappa(truth.tolist(), pred.tolist()) >= 0.8
 
 
-def test_a_saved_model_predicts_the_same_after_loading(tmp_path):
-    blocks = blocks_like_spark(tmp_path, count=200)
+def test_blocks_split_by_subject_and_hold_the_parquet_rows(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    blocks = blocks_like_spark(tmp_path, monkeypatch, count=200)
+    table = pq.read_table(tmp_path / "data" / "size=8").to_pydict()
+    row = {name: i for i, name in enumerate(table["image"])}
+    for b in blocks:
+        x, y = lr_blocks.load(b)
+        for j in (0, len(y) - 1):  # first and last row: the pixels and grade of that image
+            i = row[b["image"][j]]
+            assert y[j] == table["level"][i]
+            assert x[j].tobytes() == table["pixels"][i]
+        subjects = {table["subject"][row[name]] for name in b["image"]}
+        assert all(split.is_validation(s, 0.2, 42) == b["validation"] for s in subjects)
+    assert sum(b["n"] for b in blocks) == 200
+
+
+def test_a_block_missing_from_this_node_is_built_again(tmp_path, monkeypatch):
+    blocks = blocks_like_spark(tmp_path, monkeypatch, count=100)
+    before = np.array(lr_blocks.pixels(blocks[0]))
+    lr_blocks.block_path(blocks[0]).unlink()  # another node, or a cache cleared
+    np.testing.assert_array_equal(lr_blocks.pixels(blocks[0]), before)
+    assert not list(lr_blocks.block_path(blocks[0]).parent.glob(".*"))  # no partial left
+
+
+def test_a_saved_model_predicts_the_same_after_loading(tmp_path, monkeypatch):
+    blocks = blocks_like_spark(tmp_path, monkeypatch, count=200)
     model = BlocksLogisticRegression(max_iter=10, class_weight="balanced").fit(blocks)
-    x = np.load(blocks[0]["x"])
+    x = np.array(lr_blocks.pixels(blocks[0]))
     loaded = BlocksLogisticRegression.load(model.save(tmp_path / "model.npz"))
     assert loaded.size_ == 8
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
-    assert not list(tmp_path.glob("*.partial*"))
+    assert not list(tmp_path.glob("*.partial*")) and not list(tmp_path.glob(".*"))
 
 
 def test_both_entry_points_offer_every_kernel():

@@ -1,4 +1,5 @@
-"""What the tests read from a NameNode: its NameNodeInfo bean (safe mode, live DataNodes)."""
+"""What the tests read from a NameNode: its NameNodeInfo bean (safe mode, live DataNodes) and
+a file's status (WebHDFS, read only)."""
 
 import json
 import urllib.request
@@ -14,3 +15,10 @@ def namenode_info(ui: str) -> dict:
 
 def live_datanode_hosts(ui: str) -> set[str]:
     return {node["xferaddr"].split(":")[0] for node in namenode_info(ui)["LiveNodes"].values()}
+
+
+def file_status(ui: str, path: str, user: str = "hadoop") -> dict:
+    """WebHDFS GETFILESTATUS of one path (replication, length, owner)."""
+    url = f"{ui.rstrip('/')}/webhdfs/v1{path}?op=GETFILESTATUS&user.name={user}"
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.load(resp)["FileStatus"]
