@@ -30,7 +30,7 @@ def cmd_train_cnn(args: argparse.Namespace) -> int:
 def cmd_predict_cnn(args: argparse.Namespace) -> int:
     from jobs.cnn.predict import predict
 
-    count = predict(Path(args.checkpoint), Path(args.data), Path(args.out),
+    count = predict(Path(args.checkpoint), args.data, Path(args.out),
                     batch_size=args.batch_size, tta=args.tta, blend=args.blend_eyes,
                     device=args.device)  # fmt: skip
     print(f"predicted {count} images -> {args.out}")

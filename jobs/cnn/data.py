@@ -4,14 +4,13 @@ normalisation in the workers and the 8 dihedral augmentations on whole batches w
 batch lands (on a GPU they are free; per image on the CPU they were half a worker's time)."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from jobs.dataset import layout
+from jobs.dataset import fs, layout
 from jobs.dataset.split import DEFAULT_FRACTION, DEFAULT_SEED, is_validation
 from jobs.errors import DrcError
 from jobs.preprocess.images import graham
@@ -24,30 +23,39 @@ class RowGroup:
     rows: int
 
 
-def size_dir(data: Path, size: int) -> Path:
-    directory = layout.size_dir(data, size)
-    if not directory.is_dir():
-        pattern = layout.size_dir(Path(data), "*").name
-        present = sorted(p.name for p in Path(data).glob(pattern)) if Path(data).is_dir() else []
+def parquet_files(data: fs.PathLike, size: int) -> list[fs.PathLike]:
+    """DATA/size=N/*.parquet, DATA a local path or an hdfs:// URL."""
+    files = fs.glob(fs.join(layout.size_dir(data, size), "*.parquet"))
+    if not files and not fs.exists(layout.size_dir(data, size)):
+        present = sorted(fs.name(p) for p in fs.glob(layout.size_dir(data, "*")))
         raise DrcError(data, f"no size={size} here (present: {', '.join(present) or 'none'}); "
                              "preprocess with --sizes including it")  # fmt: skip
-    return directory
+    return files
 
 
-def row_groups(data: Path, size: int) -> list[RowGroup]:
+def loader_context(data: fs.PathLike, workers: int) -> dict:
+    """DataLoader settings for reading DATA: loader processes for hdfs:// come from a fresh
+    server process, not forks of this one (hdfs-native's threads do not survive a fork)."""
+    return {"multiprocessing_context": "forkserver"} if workers and fs.is_remote(data) else {}
+
+
+def row_groups(data: fs.PathLike, size: int) -> list[RowGroup]:
     groups = []
-    for path in sorted(size_dir(data, size).glob("*.parquet")):
-        meta = pq.ParquetFile(path).metadata
-        groups += [RowGroup(str(path), i, meta.row_group(i).num_rows)
-                   for i in range(meta.num_row_groups)]  # fmt: skip
+    for path in parquet_files(data, size):
+        with fs.open_read(path) as handle:
+            meta = pq.ParquetFile(handle).metadata
+            groups += [RowGroup(str(path), i, meta.row_group(i).num_rows)
+                       for i in range(meta.num_row_groups)]  # fmt: skip
     return groups
 
 
-def label_counts(data: Path, size: int, keep, split: str, fraction: float, seed: int) -> dict:
+def label_counts(data: fs.PathLike, size: int, keep, split: str, fraction: float,
+                 seed: int) -> dict:  # fmt: skip
     """Rows per level in one split, reading only the small columns."""
     counts: dict[int, int] = {}
-    for path in sorted(size_dir(data, size).glob("*.parquet")):
-        table = pq.read_table(path, columns=["subject", "level"]).to_pydict()
+    for path in parquet_files(data, size):
+        with fs.open_read(path) as handle:
+            table = pq.read_table(handle, columns=["subject", "level"]).to_pydict()
         for subject, level in zip(table["subject"], table["level"], strict=True):
             if level is not None and keep(level) and in_split(subject, split, fraction, seed):
                 counts[level] = counts.get(level, 0) + 1
@@ -64,7 +72,7 @@ def in_split(subject: int | None, split: str, fraction: float, seed: int) -> boo
 class ParquetImages(IterableDataset):
     """(uint8 HxWx3 tensor, level, image name) of one split, streamed."""
 
-    def __init__(self, data: Path, size: int, *, keep=lambda level: level is not None,
+    def __init__(self, data: fs.PathLike, size: int, *, keep=lambda level: level is not None,
                  split: str = "train", fraction: float = DEFAULT_FRACTION,
                  seed: int = DEFAULT_SEED,
                  graham_norm: bool = False, rank: int = 0,
@@ -92,11 +100,12 @@ class ParquetImages(IterableDataset):
         rng = np.random.default_rng((self.seed, self.epoch, self.rank, info.id if info else 0))
         side = self.size
         for group in self._my_groups():
-            table = (
-                pq.ParquetFile(group.path)
-                .read_row_group(group.index, columns=["image", "subject", "level", "pixels"])
-                .to_pydict()
-            )
+            with fs.open_read(group.path) as handle:
+                table = (
+                    pq.ParquetFile(handle)
+                    .read_row_group(group.index, columns=["image", "subject", "level", "pixels"])
+                    .to_pydict()
+                )
             order = rng.permutation(group.rows) if self.shuffle else range(group.rows)
             for i in order:
                 level, subject = table["level"][i], table["subject"][i]

@@ -46,7 +46,7 @@ def predict(checkpoint: Path, data: Path, out_csv: Path, *, batch_size: int = 12
             tta: bool = False, blend: float = 0.0, device: str = "auto") -> int:  # fmt: skip
     dev = pick_device(device, 0)
     model, task, cfg, thresholds = load_model(checkpoint, dev)
-    images = ParquetImages(Path(data), cfg["size"], keep=lambda level: True, split="all",
+    images = ParquetImages(str(data), cfg["size"], keep=lambda level: True, split="all",
                            graham_norm=cfg.get("graham", False))  # fmt: skip
     names, scores = [], []
     views = range(8) if tta else range(1)

@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from jobs.cnn.config import TrainConfig
-from jobs.cnn.data import ParquetImages, label_counts, random_turns, to_input
+from jobs.cnn.data import ParquetImages, label_counts, loader_context, random_turns, to_input
 from jobs.cnn.models import build
 from jobs.cnn.tasks import DEFAULT_THRESHOLDS, Task, fit_thresholds, make_task
 from jobs.errors import DrcError
@@ -142,7 +142,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     split = "train" if cfg.validation > 0 else "all"
-    counts = label_counts(Path(cfg.data), cfg.size, task.keep, split, cfg.validation, cfg.seed)
+    counts = label_counts(cfg.data, cfg.size, task.keep, split, cfg.validation, cfg.seed)
     if not counts:
         raise DrcError(cfg.data, f"no labelled images for task {task.name} at size "
                                  f"{cfg.size} in the training split")  # fmt: skip
@@ -165,13 +165,14 @@ def train(cfg: TrainConfig, log=print) -> dict:
         net = torch.nn.parallel.DistributedDataParallel(model)
     loss_fn = task.loss(class_weights(counts) if cfg.class_weights else None).to(device)
     common = {"keep": task.keep, "fraction": cfg.validation, "seed": cfg.seed}
-    train_set = ParquetImages(Path(cfg.data), cfg.size, split=split, graham_norm=cfg.graham,
+    train_set = ParquetImages(cfg.data, cfg.size, split=split, graham_norm=cfg.graham,
                               rank=dist.rank, world=dist.world, shuffle=True,
                               **common)  # fmt: skip
-    val_set = ParquetImages(Path(cfg.data), cfg.size, split="validation" if split == "train"
+    val_set = ParquetImages(cfg.data, cfg.size, split="validation" if split == "train"
                             else "all", graham_norm=cfg.graham, **common)  # fmt: skip
     pin = device.type == "cuda"
-    loader_args = {"batch_size": cfg.batch_size, "num_workers": cfg.workers, "pin_memory": pin}
+    loader_args = {"batch_size": cfg.batch_size, "num_workers": cfg.workers, "pin_memory": pin,
+                   **loader_context(cfg.data, cfg.workers)}  # fmt: skip
     val_loader = DataLoader(val_set, **{**loader_args, "batch_size": cfg.batch_size * 2})
     for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
         # dropout, augmentation: drawn alike on a resumed run

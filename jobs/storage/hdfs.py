@@ -137,7 +137,10 @@ def roundtrip(url: str) -> None:
             back = handle.read()
         store.client.delete(str(store.root), recursive=True)
         if back != payload:
-            raise OSError("the file read back differs from the one written")
+            raise OSError(
+                f"the file read back ({len(back)} bytes) differs from the one "
+                f"written ({len(payload)} bytes)"
+            )
 
     store._call("round trip", cycle)
 

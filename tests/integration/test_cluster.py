@@ -434,6 +434,21 @@ def test_predict_writes_a_submission(features, cluster, tmp_path):
     assert all(line.split(",")[1] in "01234" for line in lines[1:])
 
 
+def test_cnn_reads_hdfs_through_its_loader_processes(cluster, cnn_data, tmp_path):
+    """The CNN's data loader workers read hdfs:// (started by a fork server: the HDFS
+    client's threads would not survive a fork) and learn as from local disk."""
+    url = f"{cluster.hdfs_url}/user/hadoop/cnn"
+    drc_local("stage", "put", str(cnn_data / "size=64"), f"{url}/size=64", hdfs_user="hadoop")
+    out = tmp_path / "cnn"
+    stdout = drc_local("train-cnn", url, "--out", str(out), "--size", "64", "--model",
+                       "seed2015", "--task", "binary04", "--epochs", "2", "--workers", "2",
+                       "--batch-size", "16", hdfs_user="hadoop")  # fmt: skip
+    history = json.loads((out / "metrics.json").read_text())["history"]
+    assert len(history) == 2 and "best kappa" in stdout
+    # grades 0 and 4 of 800 in equal shares: 320 images, every one read in each epoch
+    assert [h["train_images"] + h["val_images"] for h in history] == [320, 320]
+
+
 def test_cnn_trains_distributed_and_tracks_one_process(cluster, cnn_data, tmp_path):
     from jobs.cnn.train import TrainConfig, train
 
