@@ -21,16 +21,16 @@ import argparse
 import json
 import os
 import platform
-import shlex
 import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from swift_server import running_swift  # bench/ is this script's path
+
 REPO = Path(__file__).resolve().parent.parent
 DRC = str(REPO / ".venv/bin/drc")
-AIO = REPO / "tests" / "servers" / "swift_aio.sh"
 HDFS = f"hdfs://127.0.0.1:8020/user/hadoop/e2e-{int(time.time())}"  # a fresh run each time
 KAGGLE_IMAGES = 35126
 
@@ -64,16 +64,10 @@ def main() -> None:
     stages = {}
     with tempfile.TemporaryDirectory(prefix="drc-e2e-", dir=REPO / ".cluster") as tmp:
         tmp = Path(tmp)
-        started = subprocess.run([str(AIO), "start", str(tmp / "swift")], capture_output=True,
-                                 text=True, check=True)  # fmt: skip
-        try:
-            for line in started.stdout.splitlines():
-                os.environ.update(p.split("=", 1) for p in shlex.split(line)[1:])
+        with running_swift(tmp / "swift"):
             drc("stage", "put", str(source), "swift://e2e/train", "--jobs", "16")  # set-up
             stages["stage get"], _ = drc("stage", "get", "swift://e2e/train", str(tmp / "raw"),
                                          "--jobs", "16")  # fmt: skip
-        finally:
-            subprocess.run([str(AIO), "stop", str(tmp / "swift")], check=True)
         stages["stage put"], _ = drc("stage", "put", str(tmp / "raw"), f"{HDFS}/raw",
                                      "--jobs", "32")  # fmt: skip
     stages["preprocess"], out = drc("preprocess", f"{HDFS}/raw", f"{HDFS}/prep", "--labels",

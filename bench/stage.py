@@ -12,16 +12,16 @@ this measures the client's own cost. Writes bench/results/stage.json.
 import argparse
 import json
 import os
-import shlex
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from swift_server import running_swift  # bench/ is this script's path
+
 from jobs.storage import transfer
 
 REPO = Path(__file__).resolve().parent.parent
-AIO = REPO / "tests" / "servers" / "swift_aio.sh"
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, object]:
@@ -39,11 +39,7 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="drc-stage-bench-") as tmp:
         tmp = Path(tmp)
-        started = subprocess.run([str(AIO), "start", str(tmp / "swift")], capture_output=True,
-                                 text=True, check=True)  # fmt: skip
-        try:
-            for line in started.stdout.splitlines():
-                os.environ.update(p.split("=", 1) for p in shlex.split(line)[1:])
+        with running_swift(tmp / "swift"):
             src = tmp / "src"
             (src / "train").mkdir(parents=True)
             size = int(args.mb * 1e6)
@@ -63,8 +59,6 @@ def main() -> None:
                     "get_again_s": round(again_s, 1), "verify_s": round(verify_s, 1),
                 }  # fmt: skip
                 subprocess.run(["rm", "-rf", str(tmp / "got")], check=True)
-        finally:
-            subprocess.run([str(AIO), "stop", str(tmp / "swift")], check=True)
     report = {"files": args.files + 1, "total_mb": round(total_mb), "jobs": args.jobs,
               "machine": f"{os.cpu_count()} cores", **results}  # fmt: skip
     print(json.dumps(report, indent=2))

@@ -115,8 +115,12 @@ def test_spark_and_hdfs_run_across_the_hosts_and_the_pipeline_reads_hdfs(local_c
     namenode_ui = local_cluster.master_ui().replace(":8080", ":9870")
     assert namenode_info(namenode_ui)["Safemode"] == ""
     assert len(live_datanode_hosts(namenode_ui)) == 3
+    holding = []
     for node in ("master", "worker-01", "worker-02"):
-        assert list((local_cluster.disk(node) / "hdfs/data").rglob("blk_*"))
+        data = local_cluster.disk(node) / "hdfs/data"
+        assert (data / "current/VERSION").is_file()  # each DataNode's storage on its own disk
+        holding += [node] if list(data.rglob("blk_*")) else []
+    assert len(holding) >= 2  # replication 2: each block on two of the disks
     staged = file_status(namenode_ui, "/user/hadoop/raw/trainLabels.csv")
     assert staged["replication"] == 2 and staged["owner"] == "hadoop"
     # only the master staged the data set (then put it into HDFS)
