@@ -7,7 +7,7 @@ OUT/size=N/part-*.parquet   OUT/size=N/_SUCCESS      one size, whole
 OUT/quarantine/quarantine.csv                         image,reason,detail
 OUT/_SUCCESS                                          the preprocess summary (JSON)
 OUT/csv/size=N/                                       the 2015 text format (--csv)
-DATA/_blocks/size=N/KEY/                              LR uint8 blocks for one split
+$DRC_CACHE_DIR/lr-blocks/KEY/                          LR uint8 blocks, each node's own (lr.blocks)
 DATA/lr-SOLVER-N/model.npz                            a trained LR model (drc predict)
 OUT/APP-result.json  OUT/APP-report.json  OUT/APP-spark-submit.log  OUT/report.json
 (for an hdfs:// OUT, these four live in the controller's run directory: `run_dir`)
@@ -54,10 +54,6 @@ def scratch_prefix() -> str:
 
 def seed_csv_dir(root: PathLike, size: int) -> PathLike:
     return join(root, "csv", f"size={size}")
-
-
-def blocks_dir(data: Path, size: int, key: str) -> Path:
-    return Path(data) / "_blocks" / f"size={size}" / key
 
 
 def lr_out(data: PathLike, solver: str, size: int) -> PathLike:
