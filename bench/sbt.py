@@ -11,7 +11,6 @@ Runs in a fresh temporary home (not the hadoop user's), as the current user.
 import json
 import os
 import platform
-import shutil
 import subprocess
 import tempfile
 import time
@@ -42,13 +41,6 @@ def fetch_launcher(home: Path, version: str, sha256: str, plugin: str) -> Path:
     return jar
 
 
-def copy_project(project: Path) -> None:
-    for name in ("build.sbt", "project/build.properties", "src"):
-        src, dest = scala_build.SOURCE_DIR / name, project / name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if src.is_dir() else shutil.copyfile)(src, dest)
-
-
 def du_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
 
@@ -66,7 +58,7 @@ def main() -> None:
         repositories.write_text("[repositories]\n  local\n  maven-central\n")
         sbt = scala_build.Sbt(launcher, home, repositories)
         project = home / "dr-cluster-scala"
-        copy_project(project)
+        scala_build.copy_sources(project)
         _, cold_s = scala_build.build(project, sbt, spark_home())
         caches_mb = du_mb(home / ".sbt" / "boot") + du_mb(home / ".cache" / "coursier")
         source = project / "src/main/scala/DrLogisticRegression.scala"

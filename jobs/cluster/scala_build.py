@@ -60,6 +60,22 @@ class Sbt:
         return cmd
 
 
+SOURCES = ("build.sbt", "project/build.properties", "src")  # what a project copy holds
+
+
+def copy_sources(project: Path) -> Path:
+    """A fresh sbt project at PROJECT from jobs/scala (what the sbt role copies)."""
+    for name in SOURCES:
+        src, dest = SOURCE_DIR / name, project / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if src.is_dir() else shutil.copyfile)(src, dest)
+    return project
+
+
+def stamp_path(project: Path) -> Path:
+    return jar_path(project).with_name(JAR_NAME + STAMP_SUFFIX)
+
+
 def source_files(project: Path) -> list[Path]:
     """What the jar is built from: the build definition and every source."""
     files = [project / "build.sbt", project / "project" / "build.properties"]
@@ -79,7 +95,7 @@ def jar_path(project: Path) -> Path:
 
 
 def is_current(project: Path) -> bool:
-    jar, stamp = jar_path(project), jar_path(project).with_name(JAR_NAME + STAMP_SUFFIX)
+    jar, stamp = jar_path(project), stamp_path(project)
     return jar.exists() and stamp.exists() and stamp.read_text() == source_digest(project)
 
 
@@ -131,7 +147,7 @@ def build(project: Path, sbt: Sbt, spark_home: Path) -> tuple[Path, float | None
         raise DrcError(project / "target", "sbt package succeeded but wrote no jar")
     partial = jar.with_name(f".{JAR_NAME}.partial")
     shutil.copyfile(built[-1], partial)
-    stamp = jar.with_name(JAR_NAME + STAMP_SUFFIX)
+    stamp = stamp_path(project)
     stamp.write_text(digest)
     for path in (partial, stamp):  # the build user's, like everything else in its project
         if sbt.run_as:

@@ -1,7 +1,6 @@
 """The sbt build of the Scala job, without running sbt: when it rebuilds, how a failed
 build reads, how sbt is run (the integration tests run it for real)."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -27,22 +26,14 @@ SBT_SYNTAX_ERROR = """\
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    project = tmp_path / "dr-cluster-scala"
-    for name in ("build.sbt", "project/build.properties", "src"):
-        src = scala_build.SOURCE_DIR / name
-        dest = project / name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if src.is_dir() else shutil.copyfile)(src, dest)
-    return project
+    return scala_build.copy_sources(tmp_path / "dr-cluster-scala")
 
 
 def test_the_jar_is_current_only_for_the_sources_it_was_built_from(project):
     assert not scala_build.is_current(project)
     jar = scala_build.jar_path(project)
     jar.write_bytes(b"jar")
-    jar.with_name(jar.name + scala_build.STAMP_SUFFIX).write_text(
-        scala_build.source_digest(project)
-    )
+    scala_build.stamp_path(project).write_text(scala_build.source_digest(project))
     assert scala_build.is_current(project)
     source = project / "src/main/scala/DrLogisticRegression.scala"
     source.write_text(source.read_text() + "\n// edited\n")

@@ -352,10 +352,7 @@ def test_sbt_rebuilds_offline_and_a_compile_error_keeps_the_jar(cluster):
         )  # fmt: skip
 
     try:
-        for name in ("build.sbt", "project/build.properties", "src"):
-            src, dest = scala_build.SOURCE_DIR / name, work / name
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            (shutil.copytree if src.is_dir() else shutil.copyfile)(src, dest)
+        scala_build.copy_sources(work)
         for path in [work, *work.rglob("*")]:
             shutil.chown(path, "hadoop", "hadoop")
         before = cached()
