@@ -3,8 +3,9 @@
 import argparse
 from pathlib import Path
 
-from jobs.cli.common import add_cluster_args, cluster_target
+from jobs.cli.common import add_cluster_args, add_reports_arg, cluster_target
 from jobs.cnn.config import DEVICES, MODELS, TASKS, TrainConfig
+from jobs.dataset import fs
 
 
 def cmd_train_cnn(args: argparse.Namespace) -> int:
@@ -14,7 +15,7 @@ def cmd_train_cnn(args: argparse.Namespace) -> int:
 
         job = {"train": cfg.to_dict(), "processes": args.distributed,
                "use_gpu": args.device == "cuda"}  # fmt: skip
-        metrics = submit_app("train-cnn", job, Path(cfg.out), cluster_target(args))
+        metrics = submit_app("train-cnn", job, args.reports or cfg.out, cluster_target(args))
     else:
         from jobs.cnn.train import train
 
@@ -23,14 +24,14 @@ def cmd_train_cnn(args: argparse.Namespace) -> int:
     print(f"train-cnn {cfg.model}/{cfg.task} at {cfg.size} px: {metrics.get('epochs_done')} "
           f"epochs on {metrics.get('world', 1)} process(es) ({metrics.get('device')}); best "
           f"kappa {metrics.get('best_kappa', float('nan')):.3f}; last loss "
-          f"{last.get('loss', float('nan')):.4f}; {Path(cfg.out) / 'metrics.json'}")  # fmt: skip
+          f"{last.get('loss', float('nan')):.4f}; {fs.join(cfg.out, 'metrics.json')}")  # fmt: skip
     return 0
 
 
 def cmd_predict_cnn(args: argparse.Namespace) -> int:
     from jobs.cnn.predict import predict
 
-    count = predict(Path(args.checkpoint), args.data, Path(args.out),
+    count = predict(args.checkpoint, args.data, Path(args.out),
                     batch_size=args.batch_size, tta=args.tta, blend=args.blend_eyes,
                     device=args.device)  # fmt: skip
     print(f"predicted {count} images -> {args.out}")
@@ -41,7 +42,9 @@ def register(sub) -> None:
     d = TrainConfig  # the defaults live there
     p = sub.add_parser("train-cnn", help="train the CNN (PyTorch), alone or on the cluster")
     p.add_argument("data", help="preprocess output (DATA/size=N/)")
-    p.add_argument("--out", required=True, help="checkpoints, metrics.json, curve.png")
+    p.add_argument("--out", required=True, help="checkpoints, metrics.json, curve.png: a "
+                   "directory or hdfs://... (--distributed on nodes that share no disk: "
+                   "hdfs://)")  # fmt: skip
     p.add_argument("--size", type=int, default=d.size)
     p.add_argument("--model", choices=MODELS, default=d.model)
     p.add_argument("--task", choices=TASKS, default=d.task)
@@ -62,10 +65,12 @@ def register(sub) -> None:
     p.add_argument("--distributed", type=int, metavar="N",
                    help="N processes on the Spark cluster (TorchDistributor)")  # fmt: skip
     add_cluster_args(p)
+    add_reports_arg(p)
     p.set_defaults(func=cmd_train_cnn)
 
     p = sub.add_parser("predict-cnn", help="Kaggle submission CSV from a CNN checkpoint")
-    p.add_argument("checkpoint", help="OUT/best.pt or OUT/checkpoint.pt of train-cnn")
+    p.add_argument("checkpoint", help="OUT/best.pt or OUT/checkpoint.pt of train-cnn (a "
+                   "path or hdfs://)")  # fmt: skip
     p.add_argument("data", help="preprocess output of the images to grade")
     p.add_argument("--out", default="submission.csv")
     p.add_argument("--batch-size", type=int, default=128)

@@ -25,7 +25,8 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
         source=args.source, train_size=args.train_size, sizes=args.sizes,
         partitions=args.partitions, max_iter=args.max_iter,
     )  # fmt: skip
-    print(format_report(run(cfg, cluster_target(args), reports=args.reports)))
+    table = run(cfg, cluster_target(args), reports=args.reports, namenode_ui=args.namenode_ui)
+    print(format_report(table))
     return 0
 
 
@@ -82,6 +83,8 @@ def register(sub) -> None:
     p.add_argument("--data-dir", required=True, help="the cluster's data directory")
     p.add_argument("--labels", help="labels CSV (default DATA_DIR/trainLabels.csv)")
     p.add_argument("--out", required=True, help="output directory (a path or hdfs://)")
+    p.add_argument("--namenode-ui", help="the HDFS NameNode's web UI, linked in the report "
+                   "(default: http://NAMENODE:9870 of an hdfs:// DATA_DIR or OUT)")  # fmt: skip
     add_reports_arg(p)
     add_cluster_args(p)
     p.add_argument("--sizes", type=sizes_arg, default=PreprocessConfig.sizes)

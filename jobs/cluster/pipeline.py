@@ -72,8 +72,10 @@ def results(app_report: dict, stages: dict[str, float]) -> dict:
     }
 
 
-def run(cfg: PipelineConfig, cluster: ClusterTarget, reports: fs.PathLike | None = None) -> dict:
-    """The pipeline app; its reports and logs go to REPORTS (default: OUT's run directory)."""
+def run(cfg: PipelineConfig, cluster: ClusterTarget, reports: fs.PathLike | None = None,
+        namenode_ui: str | None = None) -> dict:  # fmt: skip
+    """The pipeline app; its reports and logs go to REPORTS (default: OUT's run directory).
+    NAMENODE_UI (default: from an hdfs:// input or output) is linked in the report."""
     out = cfg.preprocess.output
     reports = reports or out
     start = time.perf_counter()
@@ -89,6 +91,7 @@ def run(cfg: PipelineConfig, cluster: ClusterTarget, reports: fs.PathLike | None
     stages.update({f"lr {k}": v for k, v in report["lr"]["timings_s"].items()})
     stages["spark-submit total (JVM start incl.)"] = report["submit_s"]
     table = results(report, stages)
+    table["namenode_ui"] = namenode_ui or fs.namenode_ui(cfg.preprocess.input, out)
     layout.pipeline_report(reports).write_text(json.dumps(table, indent=2))
     layout.pipeline_report(reports, "txt").write_text(format_report(table) + "\n")
     return table

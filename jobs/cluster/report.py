@@ -16,6 +16,8 @@ def format_report(report: dict) -> str:
         ("Spark master", report["master"]),
         ("application UI", report.get("app_ui") or report.get("driver_ui")),
     ]
+    if report.get("namenode_ui"):  # the data's HDFS, beside Spark's
+        rows.append(("HDFS NameNode UI", report["namenode_ui"]))
     width = max(len(name) for name, _ in rows)
     lines = ["dr-cluster pipeline results", "-" * (width + 30)]
     lines += [f"{name:<{width}}  {value}" for name, value in rows]

@@ -1,13 +1,14 @@
 """The same training on the Spark cluster's executors, through TorchDistributor
 (gloo on CPU, NCCL on GPU). Rank 0 writes checkpoints and metrics.json, which the driver
-reads back: the distributor's return value is not relied on."""
+reads back: the distributor's return value is not relied on. Rank 0 runs on any node, so
+on nodes that share no disk OUT must be an hdfs:// URL."""
 
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from jobs.cnn.train import METRICS, TrainConfig
 from jobs.config import JsonConfig
+from jobs.dataset import fs
 
 
 @dataclass(frozen=True)
@@ -36,4 +37,4 @@ def train_distributed(job: DistributedConfig) -> dict:
     TorchDistributor(num_processes=processes, local_mode=False, use_gpu=job.use_gpu).run(
         _entry, config
     )
-    return json.loads((Path(cfg.out) / METRICS).read_text())
+    return json.loads(fs.read_text(fs.join(cfg.out, METRICS)))

@@ -13,14 +13,16 @@ from torch.utils.data import DataLoader
 from jobs.cnn.data import ParquetImages, to_input
 from jobs.cnn.models import build
 from jobs.cnn.tasks import make_task
-from jobs.cnn.train import autocast, pick_device
+from jobs.cnn.train import autocast, load_saved, pick_device
+from jobs.dataset import fs
 from jobs.errors import DrcError
 
 
-def load_model(checkpoint: Path, device):
-    if not Path(checkpoint).is_file():
+def load_model(checkpoint: fs.PathLike, device):
+    """A checkpoint on a local disk or HDFS."""
+    if not fs.isfile(checkpoint):
         raise DrcError(checkpoint, "checkpoint not found")
-    saved = torch.load(checkpoint, map_location=device, weights_only=False)
+    saved = load_saved(checkpoint, device)
     cfg = saved["config"]
     task = make_task(cfg["task"])
     model = build(cfg["model"], cfg["size"], task.outputs).to(device)

@@ -2,13 +2,13 @@
 epoch (atomic) and --resume, early stopping, mixed precision on GPU, deterministic seeds,
 and the same code under DistributedDataParallel when launched by TorchDistributor."""
 
+import io
 import json
 import math
 import os
 import time
 from contextlib import nullcontext
 from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,6 +18,7 @@ from jobs.cnn.config import TrainConfig
 from jobs.cnn.data import ParquetImages, label_counts, loader_context, random_turns, to_input
 from jobs.cnn.models import build
 from jobs.cnn.tasks import DEFAULT_THRESHOLDS, Task, fit_thresholds, make_task
+from jobs.dataset import fs
 from jobs.errors import DrcError
 from jobs.metrics import quadratic_weighted_kappa
 
@@ -76,13 +77,18 @@ def evaluate(model, loader, task: Task, device) -> tuple[np.ndarray, np.ndarray,
     return np.concatenate(scores), np.concatenate(levels), names
 
 
-def save_atomic(obj, path: Path) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    torch.save(obj, partial)
-    os.replace(partial, path)
+def save_atomic(obj, path: fs.PathLike) -> None:
+    """torch.save, whole or not at all, on a local disk or HDFS (fs.write_bytes renames)."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    fs.write_bytes(path, buffer.getvalue())
 
 
-def draw_curve(history: list[dict], path: Path) -> None:
+def load_saved(path: fs.PathLike, device) -> dict:
+    return torch.load(io.BytesIO(fs.read_bytes(path)), map_location=device, weights_only=False)
+
+
+def draw_curve(history: list[dict], path: fs.PathLike) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -97,8 +103,10 @@ def draw_curve(history: list[dict], path: Path) -> None:
     right.plot(epochs, [h["kappa"] for h in history], "s-", color="tab:red", label="kappa")
     right.set_ylabel("validation kappa", color="tab:red")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
+    fs.write_bytes(path, buffer.getvalue())
 
 
 class Distributed:
@@ -124,10 +132,10 @@ class Distributed:
             torch.distributed.destroy_process_group()
 
 
-def load_checkpoint(cfg: TrainConfig, path: Path, device) -> dict:
-    if not path.is_file():
+def load_checkpoint(cfg: TrainConfig, path: fs.PathLike, device) -> dict:
+    if not fs.isfile(path):
         raise DrcError(path, "no checkpoint to resume from (train without --resume first)")
-    saved = torch.load(path, map_location=device, weights_only=False)
+    saved = load_saved(path, device)
     for key in COMPATIBLE:
         if saved["config"][key] != getattr(cfg, key):
             raise DrcError(path, f"checkpoint has {key}={saved['config'][key]!r}, this run "
@@ -139,8 +147,8 @@ def train(cfg: TrainConfig, log=print) -> dict:
     device = pick_device(cfg.device, int(os.environ.get("RANK", "0")))
     dist = Distributed(device.type)
     task = make_task(cfg.task)
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = cfg.out  # a local directory or an hdfs:// URL
+    fs.makedirs(out)
     split = "train" if cfg.validation > 0 else "all"
     counts = label_counts(cfg.data, cfg.size, task.keep, split, cfg.validation, cfg.seed)
     if not counts:
@@ -154,12 +162,12 @@ def train(cfg: TrainConfig, log=print) -> dict:
     state = {"epoch": 0, "history": [], "best_kappa": -math.inf, "bad_epochs": 0,
              "thresholds": list(DEFAULT_THRESHOLDS)}  # fmt: skip
     if cfg.resume:
-        saved = load_checkpoint(cfg, out / CHECKPOINT, device)
+        saved = load_checkpoint(cfg, fs.join(out, CHECKPOINT), device)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         schedule.load_state_dict(saved["schedule"])
         state = saved["state"]
-        log(f"train-cnn: resumed from epoch {state['epoch']} ({out / CHECKPOINT})")
+        log(f"train-cnn: resumed from epoch {state['epoch']} ({fs.join(out, CHECKPOINT)})")
     net = model
     if dist.world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model)
@@ -217,9 +225,9 @@ def train(cfg: TrainConfig, log=print) -> dict:
             checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                           "schedule": schedule.state_dict(), "state": state,
                           "config": asdict(cfg)}  # fmt: skip
-            save_atomic(checkpoint, out / CHECKPOINT)
+            save_atomic(checkpoint, fs.join(out, CHECKPOINT))
             if improved:
-                save_atomic(checkpoint, out / BEST)
+                save_atomic(checkpoint, fs.join(out, BEST))
             write_metrics(out, cfg, state, dist.world, device)
             log(f"train-cnn: epoch {epoch}/{cfg.epochs} loss {record['loss']:.4f} kappa "
                 f"{kappa:.3f} ({record['train_images_per_s']:.0f} images/s, {dist.world} "
@@ -228,14 +236,13 @@ def train(cfg: TrainConfig, log=print) -> dict:
             log(f"train-cnn: early stop, no better kappa for {cfg.patience} epochs")
             break
     dist.close()
-    return json.loads((out / METRICS).read_text()) if (out / METRICS).is_file() else {}
+    metrics = fs.join(out, METRICS)
+    return json.loads(fs.read_text(metrics)) if fs.exists(metrics) else {}
 
 
-def write_metrics(out: Path, cfg: TrainConfig, state: dict, world: int, device) -> None:
+def write_metrics(out: fs.PathLike, cfg: TrainConfig, state: dict, world: int, device) -> None:
     metrics = {"config": asdict(cfg), "epochs_done": state["epoch"], "world": world,
                "device": str(device), "best_kappa": state["best_kappa"],
                "thresholds": state["thresholds"], "history": state["history"]}  # fmt: skip
-    partial = out / f".{METRICS}.partial"
-    partial.write_text(json.dumps(metrics, indent=2))
-    os.replace(partial, out / METRICS)
-    draw_curve(state["history"], out / CURVE)
+    fs.write_text(fs.join(out, METRICS), json.dumps(metrics, indent=2))
+    draw_curve(state["history"], fs.join(out, CURVE))

@@ -41,6 +41,7 @@ def parent(path: PathLike) -> PathLike:
 
 
 DEFAULT_NAMENODE_PORT = 8020
+DEFAULT_NAMENODE_HTTP_PORT = 9870
 CONNECT_TIMEOUT_S = 5.0
 
 
@@ -59,6 +60,15 @@ def namenode_address(url: str) -> tuple[str, int]:
         raise DrcError(url, f"cannot reach the NameNode at {address[0]}:{address[1]} "
                             f"({exc})") from None  # fmt: skip
     return address
+
+
+def namenode_ui(*paths: PathLike | None) -> str | None:
+    """The web UI of the NameNode the first hdfs:// path names (HDFS's default HTTP port)."""
+    for path in paths:
+        if path and str(path).startswith("hdfs://"):
+            host = urlparse(str(path)).hostname or ""
+            return f"http://{host}:{DEFAULT_NAMENODE_HTTP_PORT}"
+    return None
 
 
 def _fs(path: PathLike):
@@ -82,6 +92,13 @@ def exists(path: PathLike) -> bool:
         return local(path).exists()
     fs, p = _fs(path)
     return fs.exists(p)
+
+
+def isfile(path: PathLike) -> bool:
+    if not is_remote(path):
+        return local(path).is_file()
+    fs, p = _fs(path)
+    return fs.isfile(p)
 
 
 def read_bytes(path: PathLike) -> bytes:

@@ -2,6 +2,7 @@
 rows back. Runs in the executors' Python workers and needs no Spark (the tests and the CNN
 fixtures call it directly); the driver's side of the job is `jobs.preprocess.job`."""
 
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +17,32 @@ from jobs.dataset.parquet import PARQUET_OPTIONS, PIXELS_SCHEMA, label_columns, 
 from jobs.preprocess.images import ImageRejected, preprocess_bytes
 
 FLUSH_IMAGES = 32  # images per Parquet row group: bounds each task's memory
+READ_AHEAD = 4  # photographs read while the one before them decodes (~1 MB each)
+
+
+def read_ahead(
+    paths: Iterable[str], ahead: int = READ_AHEAD
+) -> Iterator[tuple[str, bytes | OSError]]:
+    """(path, its bytes or the OSError reading it raised), in order, with up to `ahead`
+    reads in flight on a thread: an HDFS read's round trips (~4 ms an image, measured)
+    overlap the decoding of the image before it instead of adding to it."""
+
+    def read(path: str) -> bytes | OSError:
+        try:
+            return fs.read_bytes(path)
+        except OSError as exc:
+            return exc
+
+    with ThreadPoolExecutor(1) as pool:
+        pending: deque = deque()
+        for path in paths:
+            pending.append((path, pool.submit(read, path)))
+            if len(pending) > ahead:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
 
 
 def process_paths(
@@ -23,7 +50,7 @@ def process_paths(
 ) -> Iterator[tuple[dict, dict[int, np.ndarray] | None]]:
     """(identity, {size: HxWx3 uint8 pixels}) per image; pixels is None and identity carries
     `reason` and `detail` for an image that goes to quarantine."""
-    for path in paths:
+    for path, data in read_ahead(paths):
         stem = Path(path).stem
         try:
             name = parse_image_name(stem)
@@ -31,8 +58,11 @@ def process_paths(
         except ValueError:
             ident = {"image": stem, "subject": None, "eye": None}
         ident["level"] = levels.get(stem)
+        if isinstance(data, OSError):
+            yield {**ident, "reason": "unreadable", "detail": str(data)}, None
+            continue
         try:
-            resized, ident["format"] = preprocess_bytes(fs.read_bytes(path), sizes)
+            resized, ident["format"] = preprocess_bytes(data, sizes)
         except ImageRejected as exc:
             yield {**ident, "reason": exc.reason, "detail": exc.detail}, None
         except OSError as exc:

@@ -43,3 +43,17 @@ def test_the_pipeline_trains_the_default_solver_into_a_model_dir(tmp_path):
     assert cfg.preprocess.labels == str(tmp_path / "data" / "trainLabels.csv")
     with pytest.raises(DrcError, match="--train-size"):
         PipelineConfig.build(tmp_path, tmp_path, train_size=64, sizes=(16, 32))
+
+
+def test_the_report_links_the_namenode_of_hdfs_data_beside_spark():
+    from jobs.cluster.report import format_report
+    from jobs.dataset.fs import namenode_ui
+
+    assert namenode_ui("/data", "hdfs://10.0.0.5:8020/user/hadoop/out") == "http://10.0.0.5:9870"
+    assert namenode_ui("/data", "/out") is None
+    table = {"images_read": 4, "images_quarantined": 0, "stages_s": {}, "eval_set": "x",
+             "kappa": 1.0, "n_train": 4, "n_eval": 4, "app_id": "app-1", "master": "spark://m",
+             "app_ui": "http://m:8080/app/?appId=app-1"}  # fmt: skip
+    assert "NameNode" not in format_report(table)
+    lines = format_report({**table, "namenode_ui": "http://10.0.0.5:9870"}).splitlines()
+    assert lines[-1].split() == ["HDFS", "NameNode", "UI", "http://10.0.0.5:9870"]

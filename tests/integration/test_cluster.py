@@ -189,6 +189,11 @@ def test_pipeline_completes_on_the_cluster(cluster, pipeline_run):
     assert report["kappa"] >= 0.9, report
     assert report["n_train"] == 4 and report["n_eval"] == 4
     assert "images read" in stdout and report["app_id"] in stdout
+    # the report links the data's HDFS beside Spark, and that link answers
+    ui = f"http://127.0.0.1:{cluster.extra['hadoop_namenode_http_port']}"
+    assert report["namenode_ui"] == ui
+    assert any("HDFS NameNode UI" in line and ui in line for line in stdout.splitlines())
+    assert namenode_info(ui)["Safemode"] == ""
 
 
 def test_run_jobs_trains_the_sbt_built_scala_job_too(pipeline_run):
@@ -431,21 +436,35 @@ def test_predict_writes_a_submission(features, cluster, tmp_path):
     assert all(line.split(",")[1] in "01234" for line in lines[1:])
 
 
-def test_cnn_reads_hdfs_through_its_loader_processes(cluster, cnn_data, tmp_path):
+def test_cnn_reads_and_writes_hdfs(cluster, cnn_data, tmp_path):
     """The CNN's data loader workers read hdfs:// (started by a fork server: the HDFS
-    client's threads would not survive a fork) and learn as from local disk."""
+    client's threads would not survive a fork) and learn as from local disk; checkpoints,
+    metrics and curve go to hdfs://, and predict-cnn grades from the checkpoint there."""
+    from jobs.dataset import fs
+
     url = f"{cluster.hdfs_url}/user/hadoop/cnn"
     drc_local("stage", "put", str(cnn_data / "size=64"), f"{url}/size=64", hdfs_user="hadoop")
-    out = tmp_path / "cnn"
-    stdout = drc_local("train-cnn", url, "--out", str(out), "--size", "64", "--model",
+    out = f"{url}/model"
+    stdout = drc_local("train-cnn", url, "--out", out, "--size", "64", "--model",
                        "seed2015", "--task", "binary04", "--epochs", "2", "--workers", "2",
                        "--batch-size", "16", hdfs_user="hadoop")  # fmt: skip
-    history = json.loads((out / "metrics.json").read_text())["history"]
+    history = json.loads(fs.read_text(f"{out}/metrics.json"))["history"]
     assert len(history) == 2 and "best kappa" in stdout
+    written = {fs.name(p) for p, _, _ in fs.listdir(out)}
+    assert written == {"best.pt", "checkpoint.pt", "curve.png", "metrics.json"}  # no partial
     # the task's images (grades 0 and 4), every one read from HDFS in each epoch
     levels = pq.read_table(cnn_data / "size=64", columns=["level"]).column(0).to_pylist()
     expected = sum(level in (0, 4) for level in levels)
     assert [h["train_images"] + h["val_images"] for h in history] == [expected, expected]
+    # a resumed run reads its checkpoint back from HDFS
+    drc_local("train-cnn", url, "--out", out, "--size", "64", "--model", "seed2015", "--task",
+              "binary04", "--epochs", "3", "--workers", "0", "--batch-size", "16", "--resume",
+              hdfs_user="hadoop")  # fmt: skip
+    resumed = json.loads(fs.read_text(f"{out}/metrics.json"))["history"]
+    assert [h["epoch"] for h in resumed] == [1, 2, 3]
+    grades = tmp_path / "grades.csv"
+    drc_local("predict-cnn", f"{out}/best.pt", url, "--out", str(grades), hdfs_user="hadoop")
+    assert len(grades.read_text().splitlines()) == 1 + len(levels)
 
 
 def test_cnn_trains_distributed_and_tracks_one_process(cluster, cnn_data, tmp_path):
@@ -455,12 +474,13 @@ def test_cnn_trains_distributed_and_tracks_one_process(cluster, cnn_data, tmp_pa
               "lr": 5e-4, "workers": 0, "epochs": 4}  # fmt: skip
     single = tmp_path / "single"
     train(TrainConfig(data=str(cnn_data), out=str(single), **common))
-    out = tmp_path / "distributed"
+    # rank 0 may run on any node: its checkpoints go to HDFS, the report to --reports
+    out = f"{cluster.hdfs_url}/user/hadoop/cnn-distributed"
     options = [f"--{k.replace('_', '-')}={v}" for k, v in common.items()]
-    stdout = drc_on(cluster, "train-cnn", str(cnn_data), "--out", str(out), "--distributed", "2",
-                    *options).stdout  # fmt: skip
+    stdout = drc_on(cluster, "train-cnn", str(cnn_data), "--out", out, "--distributed", "2",
+                    "--reports", str(tmp_path / "reports"), *options).stdout  # fmt: skip
     assert "on 2 process(es)" in stdout
-    report = json.loads((out / "train-cnn-report.json").read_text())
+    report = json.loads((tmp_path / "reports" / "train-cnn-report.json").read_text())
     assert report["app_state"] == "FINISHED" and report["world"] == 2
     one = [h["loss"] for h in json.loads((single / "metrics.json").read_text())["history"]]
     two = [h["loss"] for h in report["history"]]
