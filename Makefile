@@ -19,9 +19,15 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --editable .
 	touch $(STAMP)
 
+# One demo at a time per checkout: the second refuses in one line (the lock is this shell's;
+# fd 9 is closed for the playbook, so the daemons it starts never hold it).
+DEMO_LOCK := .cluster/.demo.lock
+LOCK_DEMO := mkdir -p .cluster; exec 9> $(DEMO_LOCK); flock --nonblock 9 || { \
+	echo "make: another make demo is running in $(CURDIR); wait for it to finish" >&2; exit 1; }
+
 demo: $(STAMP)
-	@start=$$(date +%s); \
-	$(PLAYBOOK) playbooks/site.yml && \
+	@$(LOCK_DEMO); start=$$(date +%s); \
+	$(PLAYBOOK) playbooks/site.yml 9>&- && \
 	echo "make demo: $$(( $$(date +%s) - start )) s (venv set-up excluded)"; \
 	cat .cluster/results/demo/report.txt
 
@@ -34,7 +40,7 @@ demo-swift: $(STAMP) sysdeps
 	. ./$(SWIFT_STATE).env && $(BIN)/drc stage put ../shared/data/kaggle-sample swift://dr-sample/train
 	. ./$(SWIFT_STATE).env && umask 077 && printf '{"data_url": "swift://dr-sample/train", "swift_auth_url": "%s", "vault_swift_user": "%s", "vault_swift_key": "%s"}' \
 	  "$$ST_AUTH" "$$ST_USER" "$$ST_KEY" > $(SWIFT_STATE).vars.json
-	$(PLAYBOOK) -e @$(SWIFT_STATE).vars.json playbooks/site.yml
+	@$(LOCK_DEMO); $(PLAYBOOK) -e @$(SWIFT_STATE).vars.json playbooks/site.yml 9>&-
 	cat .cluster/results/demo/report.txt
 
 test: $(STAMP) sysdeps lint

@@ -2,6 +2,7 @@
 main.yml and hadoop.yml run unchanged."""
 
 import os
+import shutil
 from pathlib import Path
 
 from provision.model import MASTER, Node
@@ -47,13 +48,26 @@ def render(
     return "\n".join(out)
 
 
+CLUSTER_SECRETS = "secrets.yml"  # the cluster's own vault, beside the project's group_vars
+
+
 def write(path: Path, text: str, group_vars_dir: Path) -> Path:
-    """The inventory file, beside a link to the project's group_vars/ (Ansible reads
-    group_vars next to the inventory, and every cluster shares the project's)."""
+    """The inventory file, beside group_vars/all/: a link to each of the project's
+    group_vars/all files (every cluster shares them; Ansible reads group_vars next to the
+    inventory) and room for the cluster's own encrypted secrets (CLUSTER_SECRETS)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    link = path.parent / "group_vars"
-    if not link.is_symlink():
-        link.symlink_to(Path(group_vars_dir).resolve(), target_is_directory=True)
+    own = path.parent / "group_vars" / "all"
+    if (path.parent / "group_vars").is_symlink():  # the layout before the cluster's secrets
+        (path.parent / "group_vars").unlink()
+    own.mkdir(parents=True, exist_ok=True)
+    shared = sorted(Path(group_vars_dir).resolve().joinpath("all").iterdir())
+    for link in own.iterdir():  # links to files the project no longer has
+        if link.is_symlink() and not link.exists():
+            link.unlink()
+    for source in shared:
+        link = own / source.name
+        if source.name != CLUSTER_SECRETS and not link.is_symlink():
+            link.symlink_to(source)
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(text)
     os.replace(partial, path)
@@ -61,8 +75,15 @@ def write(path: Path, text: str, group_vars_dir: Path) -> Path:
 
 
 def remove(directory: Path) -> None:
-    """The cluster's inventory directory: hosts, spec.json, the group_vars link."""
-    for name in ("hosts", "spec.json", "group_vars"):
-        (Path(directory) / name).unlink(missing_ok=True)
-    if Path(directory).is_dir() and not any(Path(directory).iterdir()):
-        Path(directory).rmdir()
+    """The cluster's inventory directory: hosts, spec.json, group_vars (its links and the
+    cluster's secrets: they end with the cluster)."""
+    directory = Path(directory)
+    for name in ("hosts", "spec.json"):
+        (directory / name).unlink(missing_ok=True)
+    group_vars = directory / "group_vars"
+    if group_vars.is_symlink():
+        group_vars.unlink()
+    elif group_vars.is_dir():
+        shutil.rmtree(group_vars)
+    if directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()

@@ -8,6 +8,7 @@ import os
 import pwd
 import re
 import shutil
+import socket
 import subprocess
 import uuid
 import zipfile
@@ -522,6 +523,16 @@ def test_lifecycle_restart_on_change_idempotence_stop_and_start(cluster, pipelin
         assert not Path(f"/proc/{pid}").exists(), f"Spark daemon {pid} still running"
     assert cluster.processes_of_this_cluster() == []
     assert cluster.hdfs_pids() == []
+
+    # a port another program holds: the start names it and its pid, and starts nothing
+    port = cluster.extra["spark_master_webui_port"]
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        out = cluster.playbook("hadoop.yml", check=False)
+        assert f"port {port} (127.0.0.1) is taken by pid {os.getpid()}" in out, out[-3000:]
+        assert cluster.daemon_pids() == []
     cluster.playbook("hadoop.yml")
     assert master_status(cluster.master_ui)["status"] == "ALIVE"
     assert len(cluster.hdfs_pids()) == 2

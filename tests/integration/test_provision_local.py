@@ -139,6 +139,61 @@ def test_spark_and_hdfs_run_across_the_hosts_and_the_pipeline_reads_hdfs(local_c
     assert report["model"].startswith("hdfs://")  # the outputs are in HDFS
 
 
+def test_spark_holds_the_cluster_secret_and_refuses_applications_without_it(local_cluster):
+    """start_cluster.yml made one secret for the cluster, kept vault-encrypted beside its
+    inventory; it reaches each node's Spark configuration (its owner's alone) and no
+    process list, log or git; an application without it gets no executor and no result."""
+    secrets = local_cluster.inventory.parent / "group_vars/all/secrets.yml"
+    assert secrets.read_text().startswith("vault_spark_auth_secret: !vault |")
+    assert secrets.stat().st_mode & 0o077 == 0
+    confs = [local_cluster.disk(n) / "spark/conf/spark-defaults.conf"
+             for n in ("master", "worker-01", "worker-02")]  # fmt: skip
+    values = {dict(line.split(None, 1) for line in c.read_text().splitlines()
+                   if line and not line.startswith("#"))["spark.authenticate.secret"]
+              for c in confs}  # fmt: skip
+    (secret,) = values  # one per cluster, the same on every node
+    assert len(secret) >= 32 and secret not in secrets.read_text()
+    for node in ("master", "worker-01", "worker-02"):
+        conf_dir = local_cluster.disk(node) / "spark/conf"
+        assert conf_dir.stat().st_mode & 0o077 == 0
+        for path in local_cluster.disk(node).rglob("*"):
+            if path.is_file() and not path.is_symlink() and path.stat().st_size < 10_000_000:
+                if secret.encode() in path.read_bytes():  # only its configuration holds it
+                    assert path.name == "spark-defaults.conf", path
+                    assert path.stat().st_mode & 0o077 == 0, path
+    for proc in Path("/proc").iterdir():  # every process of every namespace host
+        if proc.name.isdigit():
+            try:
+                assert secret.encode() not in (proc / "cmdline").read_bytes(), proc.name
+            except OSError:
+                continue
+    git = subprocess.run(["git", "log", "-p", "--all"], cwd=local_cluster.repo,
+                         capture_output=True, timeout=120)  # fmt: skip
+    assert git.returncode == 0 and secret.encode() not in git.stdout
+
+    master_ip = re.search(r"ansible_host=(\S+)", local_cluster.inventory.read_text()).group(1)
+    before = len(master_status(local_cluster.master_ui())["completedapps"])
+    intruder = (
+        "from pyspark.sql import SparkSession\n"
+        f"s = SparkSession.builder.master('spark://{master_ip}:7077')"
+        ".config('spark.authenticate', 'true')"
+        ".config('spark.authenticate.secret', 'a-guess-that-is-not-the-secret-0123456789')"
+        ".getOrCreate()\n"
+        "print('RESULT', s.range(10).count())\n"
+    )
+    proc = subprocess.Popen([str(local_cluster.bin / "python"), "-c", intruder],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)  # fmt: skip
+    try:
+        output, _ = proc.communicate(timeout=45)
+    except subprocess.TimeoutExpired:  # still knocking: a refusal too; its JVM goes with it
+        os.killpg(proc.pid, signal.SIGKILL)
+        output, _ = proc.communicate()
+    assert "RESULT" not in output
+    status = master_status(local_cluster.master_ui())
+    assert not status["activeapps"] and len(status["completedapps"]) == before
+
+
 def driver_progress(ui: str) -> int:
     """Tasks the running application has finished (its driver's REST API), 0 until then."""
     try:

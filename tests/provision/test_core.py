@@ -144,7 +144,15 @@ def test_inventory_groups_and_per_host_overrides(tmp_path):
     assert "dr-master ansible_host=192.0.2.1 ansible_user=root spark_bind_address=10.0.0.1 " \
            "cluster_root=/srv/dr node_root=/n" in text  # fmt: skip
     assert "ansible_ssh_private_key_file=/keys/id" in text and "cluster_provider=memory" in text
+    (tmp_path / "gv" / "all").mkdir(parents=True)
+    (tmp_path / "gv" / "all" / "main.yml").write_text("x: 1\n")
     path = inventory.write(tmp_path / "dr" / "hosts", text, tmp_path / "gv")
-    assert path.read_text() == text and (tmp_path / "dr" / "group_vars").is_symlink()
+    own = tmp_path / "dr" / "group_vars" / "all"
+    assert path.read_text() == text and (own / "main.yml").read_text() == "x: 1\n"
+    # the cluster's own secrets sit beside the project's vars and survive a rewrite
+    (own / inventory.CLUSTER_SECRETS).write_text("secret: 1\n")
+    (tmp_path / "gv" / "all" / "new.yml").write_text("y: 2\n")
+    inventory.write(path, text, tmp_path / "gv")
+    assert sorted(p.name for p in own.iterdir()) == ["main.yml", "new.yml", "secrets.yml"]
     inventory.remove(tmp_path / "dr")
     assert not (tmp_path / "dr").exists()
