@@ -205,7 +205,7 @@ class LocalProvider(Provider):
             "ansible_python_interpreter": "/usr/bin/python3",
             "cluster_root": NODE_ROOT,
             "hadoop_root": f"{NODE_ROOT}/hdfs",
-            "spark_install_method": "wheel",
+            # Spark as on cloud nodes, by the role's default (the pinned wheel's)
             "hadoop_install_method": "maven",  # no Apache download site here
             # Test hosts share this machine's cores and memory: small workers.
             "spark_worker_cores": "1",
@@ -217,6 +217,8 @@ class LocalProvider(Provider):
             # a lost DataNode avoided within seconds (the failure drills kill one)
             "hadoop_heartbeat_interval_s": "1",
             "hadoop_stale_datanode_ms": "3000",
+            # and a lost Spark worker dropped by the master within seconds
+            "spark_worker_timeout_s": "10",
             # No ControlPersist masters: they would outlive the namespaces (platform notes).
             "ansible_ssh_args": "'-o ControlMaster=no'",
         }

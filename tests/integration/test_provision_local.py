@@ -194,6 +194,56 @@ def test_spark_holds_the_cluster_secret_and_refuses_applications_without_it(loca
     assert not status["activeapps"] and len(status["completedapps"]) == before
 
 
+PROBE = """
+import json, socket, sys
+from concurrent.futures import ThreadPoolExecutor
+
+def reach(port):
+    try:
+        socket.create_connection((sys.argv[1], port), timeout=2).close()
+        return port
+    except OSError:
+        return None
+
+with ThreadPoolExecutor(32) as pool:
+    print(json.dumps([p for p in pool.map(reach, map(int, sys.argv[2:])) if p]))
+"""
+
+
+def test_a_host_outside_the_cluster_reaches_none_of_its_ports(local_cluster):
+    """The nodes' firewall: an intruder on the same bridge reaches none of the ports the
+    master listens on (SSH, Spark's, HDFS's, the block managers'); this controller does."""
+    master = f"{local_cluster.name}-master"
+    master_ip = re.search(r"ansible_host=(\S+)", local_cluster.inventory.read_text()).group(1)
+    listening = subprocess.run(["ip", "netns", "exec", master, "ss", "-Hltn"], check=True,
+                               capture_output=True, text=True).stdout  # fmt: skip
+    ports = sorted({int(line.split()[3].rsplit(":", 1)[1]) for line in listening.splitlines()})
+    assert {22, 7077, 8080, 8081, 8020, 9870, 9866, 9864}.issubset(ports), ports
+    net = json.loads((local_cluster.root / "state" / local_cluster.name / "network.json")
+                     .read_text())  # fmt: skip
+    intruder, veth = f"x{local_cluster.name}", f"xv{os.getpid() % 100000}"
+    ns = ["ip", "-n", intruder]
+    try:
+        for argv in (["ip", "netns", "add", intruder],
+                     ["ip", "link", "add", veth, "type", "veth", "peer", "name", f"{veth}p"],
+                     ["ip", "link", "set", veth, "master", net["bridge"], "up"],
+                     ["ip", "link", "set", f"{veth}p", "netns", intruder],
+                     [*ns, "addr", "add", f"{net['prefix']}.250/24", "dev", f"{veth}p"],
+                     [*ns, "link", "set", f"{veth}p", "up"]):  # fmt: skip
+            subprocess.run(argv, check=True, capture_output=True)
+        probe = [sys.executable, "-c", PROBE, master_ip, *map(str, ports)]
+        inside = subprocess.run(["ip", "netns", "exec", intruder, *probe], check=True,
+                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert json.loads(inside.stdout) == []  # refused or dropped, every one
+        # the rule, not a dead network: the same bridge lets the controller in
+        controller = subprocess.run(probe, check=True, capture_output=True, text=True,
+                                    timeout=60)  # fmt: skip
+        assert {22, 7077, 8020}.issubset(json.loads(controller.stdout))
+    finally:
+        subprocess.run(["ip", "netns", "del", intruder], capture_output=True)
+        subprocess.run(["ip", "link", "del", veth], capture_output=True)
+
+
 def driver_progress(ui: str) -> int:
     """Tasks the running application has finished (its driver's REST API), 0 until then."""
     try:
@@ -205,57 +255,189 @@ def driver_progress(ui: str) -> int:
         return 0
 
 
-def test_a_datanode_killed_during_preprocess_loses_no_image(local_cluster, tmp_path):
-    """SIGKILL one worker's DataNode while preprocess reads and writes HDFS: the job
-    completes and every image is in each size's output exactly once."""
-    master_ip = re.search(r"ansible_host=(\S+)", local_cluster.inventory.read_text()).group(1)
-    hdfs = f"hdfs://{master_ip}:8020/user/hadoop"
-    drc = str(local_cluster.bin / "drc")
-    photos = tmp_path / "photos"
-    subprocess.run([drc, "synth", str(photos), "--count", "240", "--width", "1024",
-                    "--height", "768"], check=True, capture_output=True, timeout=300)  # fmt: skip
-    subprocess.run([drc, "stage", "put", str(photos), f"{hdfs}/drill"], check=True,
-                   capture_output=True, timeout=300,
-                   env={**os.environ, "HADOOP_USER_NAME": "hadoop"})  # fmt: skip
-    command = (
-        f"HADOOP_USER_NAME=hadoop {drc} preprocess {hdfs}/drill {hdfs}/drill-out "
-        f"--labels {hdfs}/drill/trainLabels.csv --sizes 16,32 --partitions 24 "
-        f"--master spark://{master_ip}:7077 --master-ui http://{master_ip}:8080 "
-        f"--conf-dir /srv/dr-cluster/spark/conf"
-    )
-    job = subprocess.Popen(
-        [str(local_cluster.bin / "ansible"), f"{local_cluster.name}-master", "-i",
-         str(local_cluster.inventory), "-m", "ansible.builtin.shell", "-a", command],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "ANSIBLE_CONFIG": str(local_cluster.repo / "ansible.cfg")},
-    )  # fmt: skip
-    victim = local_cluster.disk("worker-02") / "hdfs/pids"
-    (pid_file,) = [p for p in victim.glob("*.pid") if "datanode" in p.name]
-    pid = int(pid_file.read_text())
-    deadline = time.monotonic() + 240
-    while driver_progress(f"http://{master_ip}:4040") < 3:  # some tasks done, most to come
-        assert job.poll() is None and time.monotonic() < deadline, job.stdout.read()
-        time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
-    try:
+class Drill:
+    """The failure drills' shared data set on HDFS, and jobs run on the master (the driver
+    there, as run_jobs.yml runs them) while a daemon is SIGKILLed by its pid file."""
+
+    def __init__(self, cluster: LocalCluster, photos: Path):
+        self.cluster, self.photos = cluster, photos
+        self.master_ip = re.search(r"ansible_host=(\S+)", cluster.inventory.read_text()).group(1)
+        self.hdfs = f"hdfs://{self.master_ip}:8020/user/hadoop"
+        self.drc = str(cluster.bin / "drc")
+
+    def command(self, *args: str) -> str:
+        return (f"HADOOP_USER_NAME=hadoop {self.drc} {' '.join(args)} "
+                f"--master spark://{self.master_ip}:7077 "
+                f"--master-ui http://{self.master_ip}:8080 "
+                f"--conf-dir /srv/dr-cluster/spark/conf")  # fmt: skip
+
+    def on_master(self, command: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [str(self.cluster.bin / "ansible"), f"{self.cluster.name}-master", "-i",
+             str(self.cluster.inventory), "-m", "ansible.builtin.shell", "-a", command],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "ANSIBLE_CONFIG": str(self.cluster.repo / "ansible.cfg")},
+        )  # fmt: skip
+
+    def run(self, command: str) -> str:
+        job = self.on_master(command)
         output, _ = job.communicate(timeout=600)
         assert job.returncode == 0, output[-3000:]
-        assert "preprocessed 240 images" in output and " 0 quarantined" in output, output
-        copy = tmp_path / "out"
-        subprocess.run([drc, "stage", "get", f"{hdfs}/drill-out", str(copy)], check=True,
+        return output
+
+    def run_killing(self, command: str, pid_file: Path, after_tasks: int) -> tuple[str, float]:
+        """COMMAND, with the process in PID_FILE SIGKILLed once the application has finished
+        AFTER_TASKS tasks; (its output, seconds from the kill to the job's end)."""
+        pid = int(pid_file.read_text())
+        job = self.on_master(command)
+        try:
+            deadline = time.monotonic() + 300
+            while driver_progress(f"http://{self.master_ip}:4040") < after_tasks:
+                assert job.poll() is None and time.monotonic() < deadline, job.stdout.read()
+                time.sleep(0.2)
+            os.kill(pid, signal.SIGKILL)
+            killed = time.monotonic()
+            output, _ = job.communicate(timeout=600)
+            assert job.returncode == 0, output[-3000:]
+            return output, time.monotonic() - killed
+        finally:
+            job.kill()
+
+    def get(self, url: str, local: Path) -> Path:
+        subprocess.run([self.drc, "stage", "get", url, str(local)], check=True,
                        capture_output=True, timeout=300)  # fmt: skip
-        names = sorted(p.stem for p in photos.glob("*.jpeg"))
-        for size in (16, 32):
-            images = pq.read_table(copy / f"size={size}", columns=["image"]).column(0)
-            assert sorted(images.to_pylist()) == names  # each exactly once
+        return local
+
+    def spark_pid_file(self, node: str, daemon: str) -> Path:
+        pids = self.cluster.disk(node) / "spark/pids"
+        return pids / f"spark-drc-org.apache.spark.deploy.{daemon}-1.pid"
+
+
+BROKEN = ("9990_left", "9990_right")  # a truncated JPEG and a text file: quarantined
+
+
+@pytest.fixture(scope="module")
+def drill(local_cluster, tmp_path_factory) -> Drill:
+    """240 photographs and two broken files, in HDFS at /user/hadoop/drill."""
+    photos = tmp_path_factory.mktemp("drill") / "photos"
+    drc = str(local_cluster.bin / "drc")
+    subprocess.run([drc, "synth", str(photos), "--count", "240", "--width", "1024",
+                    "--height", "768"], check=True, capture_output=True, timeout=300)  # fmt: skip
+    good = sorted(photos.glob("*.jpeg"))[0].read_bytes()
+    (photos / f"{BROKEN[0]}.jpeg").write_bytes(good[: len(good) // 3])
+    (photos / f"{BROKEN[1]}.jpeg").write_text("not a photograph\n")
+    with (photos / "trainLabels.csv").open("a") as labels:
+        labels.write("".join(f"{name},0\n" for name in BROKEN))
+    cluster = Drill(local_cluster, photos)
+    subprocess.run([drc, "stage", "put", str(photos), f"{cluster.hdfs}/drill"], check=True,
+                   capture_output=True, timeout=300,
+                   env={**os.environ, "HADOOP_USER_NAME": "hadoop"})  # fmt: skip
+    return cluster
+
+
+def assert_each_image_once(drill: Drill, out: str, copy: Path, sizes=(16, 32)) -> None:
+    from jobs.dataset.layout import quarantine_csv
+    from jobs.preprocess.job import read_quarantine
+
+    drill.get(out, copy)
+    names = sorted(p.stem for p in drill.photos.glob("*.jpeg") if p.stem not in BROKEN)
+    for size in sizes:
+        images = pq.read_table(copy / f"size={size}", columns=["image"]).column(0)
+        assert sorted(images.to_pylist()) == names  # each exactly once
+    assert quarantine_csv(copy).is_file()
+    assert sorted(row["image"] for row in read_quarantine(copy)) == sorted(BROKEN)
+
+
+def preprocess_args(drill: Drill, out: str) -> list[str]:
+    return ["preprocess", f"{drill.hdfs}/drill", out, "--labels",
+            f"{drill.hdfs}/drill/trainLabels.csv", "--sizes", "16,32",
+            "--partitions", "24"]  # fmt: skip
+
+
+def test_a_datanode_killed_during_preprocess_loses_no_image(local_cluster, drill, tmp_path):
+    """SIGKILL one worker's DataNode while preprocess reads and writes HDFS: the job
+    completes and every image is in each size's output exactly once."""
+    victim = local_cluster.disk("worker-02") / "hdfs/pids"
+    (pid_file,) = [p for p in victim.glob("*.pid") if "datanode" in p.name]
+    out = f"{drill.hdfs}/drill-dn"
+    try:
+        output, _ = drill.run_killing(drill.command(*preprocess_args(drill, out)), pid_file, 3)
+        assert "preprocessed 242 images" in output and " 2 quarantined" in output, output
+        assert_each_image_once(drill, out, tmp_path / "out")
     finally:
-        job.kill()
         local_cluster.playbook("hadoop.yml")  # the DataNode back, for the tests after this
+
+
+def test_a_spark_worker_killed_during_preprocess_loses_and_doubles_nothing(
+    local_cluster, drill, tmp_path
+):
+    """SIGKILL a worker's Spark Worker (its executor dies with it) mid-preprocess: the job
+    completes on the other two, every image once per size, each broken file once in the
+    quarantine table; the playbook brings the worker back."""
+    out = f"{drill.hdfs}/drill-worker"
+    pid_file = drill.spark_pid_file("worker-02", "worker.Worker")
+    try:
+        output, recovered = drill.run_killing(drill.command(*preprocess_args(drill, out)),
+                                              pid_file, 3)  # fmt: skip
+        assert "preprocessed 242 images" in output and " 2 quarantined" in output, output
+        assert_each_image_once(drill, out, tmp_path / "out")
+        print(f"drill: worker killed during preprocess, the job ended {recovered:.1f} s later")
+    finally:
+        local_cluster.playbook("hadoop.yml")  # its worker back (gated: 3 ALIVE)
+    alive = [w for w in master_status(local_cluster.master_ui())["workers"]
+             if w["state"] == "ALIVE"]  # fmt: skip
+    assert len(alive) == 3
+
+
+def test_a_spark_worker_killed_during_train_lr_changes_no_kappa(local_cluster, drill):
+    """The same LR twice on the same features: undisturbed, then with a worker SIGKILLed
+    between iterations. Same kappa, same confusion matrix."""
+    features = f"{drill.hdfs}/drill-worker"  # the previous drill's output
+    train = ["train-lr", features, "--size", "32", "--max-iter", "40"]
+    reports = local_cluster.disk("master") / "results"
+    drill.run(drill.command(*train, "--out", f"{features}/lr-a", "--reports",
+                            "/srv/dr-cluster/results/lr-a"))  # fmt: skip
+    pid_file = drill.spark_pid_file("worker-01", "worker.Worker")
+    try:
+        drill.run_killing(drill.command(*train, "--out", f"{features}/lr-b", "--reports",
+                                        "/srv/dr-cluster/results/lr-b"),
+                          pid_file, 12)  # fmt: skip
+    finally:
+        local_cluster.playbook("hadoop.yml")
+    a, b = (json.loads((reports / name / "train-lr-report.json").read_text())
+            for name in ("lr-a", "lr-b"))  # fmt: skip
+    assert a["n_scored"] == b["n_scored"] > 0
+    assert b["kappa"] == a["kappa"] and b["confusion"] == a["confusion"], (a, b)
+
+
+def test_the_master_restarted_between_two_jobs(local_cluster, drill):
+    """Stop the master (by pid) and start it again with the playbook: the running workers
+    register again (the start is gated on 3 ALIVE) and the next job runs."""
+    pid_file = drill.spark_pid_file("master", "master.Master")
+    pid = int(pid_file.read_text())
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{pid}").exists():
+        assert time.monotonic() < deadline, "the master did not stop"
+        time.sleep(0.2)
+    start = time.monotonic()
+    local_cluster.playbook("hadoop.yml")
+    print(f"drill: master restarted, 3 workers ALIVE again in {time.monotonic() - start:.1f} s")
+    status = master_status(local_cluster.master_ui())
+    assert [w["state"] for w in status["workers"]].count("ALIVE") == 3
+    out = drill.run(drill.command(*preprocess_args(drill, f"{drill.hdfs}/drill-after")))
+    assert "preprocessed 242 images" in out, out[-2000:]
 
 
 def test_configuration_is_idempotent(local_cluster):
     recap = local_cluster.playbook("main.yml", "hadoop.yml", args=("-e", "hadoop_replication=2"))
     assert changed(recap) == 0, recap[-2000:]
+    conf = (local_cluster.disk("master") / "spark/conf/spark-defaults.conf").read_text()
+    secret = re.search(r"^spark\.authenticate\.secret\s+(\S+)$", conf, re.M).group(1)
+    assert secret not in recap  # nor in the playbook's log
+    for node in ("master", "worker-01", "worker-02"):  # each node's firewall drops by default
+        chain = local_cluster.shell(node, "nft list chain inet drc input")
+        assert chain.returncode == 0 and "policy drop" in chain.stdout, chain.stdout[-1000:]
 
 
 def test_stop_cluster_leaves_nothing(local_cluster):
