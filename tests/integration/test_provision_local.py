@@ -393,7 +393,7 @@ def test_a_spark_worker_killed_during_train_lr_changes_no_kappa(local_cluster, d
     """The same LR twice on the same features: undisturbed, then with a worker SIGKILLed
     between iterations. Same kappa, same confusion matrix."""
     features = f"{drill.hdfs}/drill-worker"  # the previous drill's output
-    train = ["train-lr", features, "--size", "32", "--max-iter", "40"]
+    train = ["train-lr", features, "--size", "32", "--max-iter", "20"]
     reports = local_cluster.disk("master") / "results"
     drill.run(drill.command(*train, "--out", f"{features}/lr-a", "--reports",
                             "/srv/dr-cluster/results/lr-a"))  # fmt: skip
@@ -401,7 +401,7 @@ def test_a_spark_worker_killed_during_train_lr_changes_no_kappa(local_cluster, d
     try:
         drill.run_killing(drill.command(*train, "--out", f"{features}/lr-b", "--reports",
                                         "/srv/dr-cluster/results/lr-b"),
-                          pid_file, 12)  # fmt: skip
+                          pid_file, 8)  # fmt: skip
     finally:
         local_cluster.playbook("hadoop.yml")
     a, b = (json.loads((reports / name / "train-lr-report.json").read_text())
