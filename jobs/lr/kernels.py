@@ -107,13 +107,17 @@ def _fused_rows(x, y, sample_weight, w_t, b, gx_t, gs):  # pragma: no cover - co
             err[r, :] = 0.0
             if r >= m:
                 continue
+            label, weight = y[i0 + r], sample_weight[i0 + r]
             top = logit[r].max()
+            # the label's log-probability from its logit, not from exp(): a logit ~745
+            # below the top underflows to 0 there, and log(0) made the loss infinite (the
+            # first L-BFGS step on 256 px real photographs did, and the solver stopped)
+            shifted = logit[r, label] - top
             total = 0.0
             for c in range(k):
                 logit[r, c] = np.exp(logit[r, c] - top)
                 total += logit[r, c]
-            label, weight = y[i0 + r], sample_weight[i0 + r]
-            loss -= weight * np.log(logit[r, label] / total)
+            loss -= weight * (shifted - np.log(total))
             for c in range(k):
                 dc = weight * (logit[r, c] / total - (1.0 if c == label else 0.0))
                 gs[c] += dc

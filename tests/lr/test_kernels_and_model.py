@@ -54,6 +54,22 @@ def test_fused_kernel_gives_the_numpy_kernels_gradient(rows):
     np.testing.assert_allclose(got[2], ref[2], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("kernel", ["fused", "numpy"])
+def test_a_far_off_logit_gives_a_finite_loss(kernel):
+    """A wide row (256 px: 196,608 pixels) after a long first step puts the label's logit
+    thousands below the top: its exp() underflows, and the loss must stay finite (it was
+    inf in the fused kernel, and L-BFGS took that for convergence after one iteration)."""
+    x = np.full((3, 4), 255, np.uint8)
+    y = np.array([0, 1, 4])
+    w_raw = np.zeros((4, 5), np.float32)
+    w_raw[:, 4] = 2.0  # grade 4's logit 2,040 above the others
+    b_raw = np.zeros(5, np.float32)
+    gradient = lr_math.fused_gradient if kernel == "fused" else lr_math.block_gradient
+    loss, gx, gs = gradient(x, y, np.ones(3), w_raw, b_raw)
+    assert np.isfinite(loss) and loss == pytest.approx(2 * 2040.0, rel=1e-6)
+    assert np.isfinite(gx).all() and np.isfinite(gs).all()
+
+
 def test_blocks_are_dealt_evenly_to_the_cores():
     blocks = [{"n": n} for n in (1650, 1650, 1700, 900, 40, 1650, 1600)]
     groups = lr_blocks.balanced_groups(blocks, 2)
