@@ -19,11 +19,9 @@ import subprocess
 import time
 from pathlib import Path
 
-import numpy as np
-
 from jobs.dataset.labels import parse_image_name
 from jobs.dataset.split import DEFAULT_FRACTION, DEFAULT_SEED, is_validation
-from jobs.metrics import quadratic_weighted_kappa
+from jobs.metrics import bootstrap_kappa, quadratic_weighted_kappa
 
 REPO = Path(__file__).resolve().parent.parent
 DRC = str(REPO / ".venv/bin/drc")
@@ -42,22 +40,6 @@ def drc(*args: str) -> tuple[float, str]:
 def read_grades(path: Path) -> dict[str, int]:
     with path.open() as handle:
         return {row["image"]: int(row["level"]) for row in csv.DictReader(handle)}
-
-
-def bootstrap(truth: dict, pred: dict, resamples: int, seed: int = 0) -> tuple[float, float]:
-    """95 % interval of kappa, resampling held-out subjects (an eye pair stays together)."""
-    by_subject: dict[int, list[str]] = {}
-    for image in truth:
-        by_subject.setdefault(parse_image_name(image).subject, []).append(image)
-    subjects = list(by_subject)
-    rng = np.random.default_rng(seed)
-    kappas = []
-    for _ in range(resamples):
-        images = [i for s in rng.choice(subjects, len(subjects)) for i in by_subject[s]]
-        kappas.append(quadratic_weighted_kappa([truth[i] for i in images],
-                                               [pred[i] for i in images]))  # fmt: skip
-    low, high = np.percentile(kappas, [2.5, 97.5])
-    return float(low), float(high)
 
 
 def main() -> None:
@@ -89,7 +71,7 @@ def main() -> None:
             pred = read_grades(predictions)
             truth = {i: g for i, g in held_out.items() if i in pred}
             kappa = quadratic_weighted_kappa(list(truth.values()), [pred[i] for i in truth])
-            low, high = bootstrap(truth, pred, args.resamples)
+            low, high = bootstrap_kappa(truth, pred, args.resamples)
             run = {"size": size, "class_weights": weights, "kappa": round(kappa, 3),
                    "kappa_95": [round(low, 3), round(high, 3)],
                    "report_kappa": round(report["kappa"], 3), "held_out": len(truth),

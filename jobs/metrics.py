@@ -1,5 +1,5 @@
 """Scores on the fixed grade scale 0-4: quadratic weighted kappa (the Kaggle DR metric), the
-confusion matrix and recall per grade."""
+confusion matrix, recall per grade and kappa's bootstrap interval over subjects."""
 
 from collections.abc import Sequence
 
@@ -42,3 +42,28 @@ def scores(truth: Sequence[int], predicted: Sequence[int]) -> dict:
     confusion = grade_confusion(truth, predicted)
     return {"kappa": quadratic_weighted_kappa(truth, predicted), "confusion": confusion,
             "recall": recall_per_grade(confusion), "n_scored": len(truth)}  # fmt: skip
+
+
+def bootstrap_kappa(truth: dict[str, int], predicted: dict[str, int], resamples: int = 1000,
+                    seed: int = 0, level: float = 0.95) -> tuple[float, float]:  # fmt: skip
+    """`level` interval of kappa over images named like Kaggle's (SUBJECT_left/right),
+    resampling subjects with replacement: a subject's two eyes are not independent, so
+    they are drawn together. Images without a prediction are left out."""
+    from jobs.dataset.labels import parse_image_name
+
+    by_subject: dict[int, list[str]] = {}
+    for image in truth:
+        if image in predicted:
+            by_subject.setdefault(parse_image_name(image).subject, []).append(image)
+    if not by_subject:
+        raise ValueError("no predicted image has a true grade")
+    groups = list(by_subject.values())
+    rng = np.random.default_rng(seed)
+    kappas = []
+    for _ in range(resamples):
+        images = [i for g in rng.integers(len(groups), size=len(groups)) for i in groups[g]]
+        kappas.append(quadratic_weighted_kappa([truth[i] for i in images],
+                                               [predicted[i] for i in images]))  # fmt: skip
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(kappas, [tail, 100 - tail])
+    return float(low), float(high)

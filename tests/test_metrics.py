@@ -1,5 +1,7 @@
+import numpy as np
 import pytest
 
+from jobs import metrics
 from jobs.metrics import grade_confusion, quadratic_weighted_kappa
 
 
@@ -41,3 +43,42 @@ def test_confusion_is_five_by_five():
 def test_length_mismatch_is_an_error():
     with pytest.raises(ValueError):
         quadratic_weighted_kappa([0, 1], [0])
+
+
+def _eyes(levels):
+    """{SUBJECT_left/right: level}, two eyes per subject."""
+    return {f"{i // 2 + 1}_{'left' if i % 2 == 0 else 'right'}": g for i, g in enumerate(levels)}
+
+
+def test_the_bootstrap_interval_of_a_perfect_rater_is_one():
+    truth = _eyes([0, 0, 1, 2, 4, 3, 0, 2] * 10)
+    assert metrics.bootstrap_kappa(truth, dict(truth), resamples=200) == (1.0, 1.0)
+
+
+def test_the_bootstrap_interval_of_a_constant_rater_is_zero():
+    truth = _eyes([0, 0, 1, 2, 4, 3, 0, 2] * 10)
+    low, high = metrics.bootstrap_kappa(truth, dict.fromkeys(truth, 0), resamples=200)
+    assert low == high == 0.0
+
+
+def test_the_bootstrap_interval_holds_the_kappa_and_narrows_with_more_subjects():
+    rng = np.random.default_rng(1)
+    widths = []
+    for subjects in (50, 800):
+        levels = rng.integers(0, 5, 2 * subjects)
+        noisy = np.clip(levels + rng.integers(-1, 2, levels.size), 0, 4)
+        truth, pred = _eyes(levels.tolist()), _eyes(noisy.tolist())
+        low, high = metrics.bootstrap_kappa(truth, pred, resamples=300)
+        kappa = metrics.quadratic_weighted_kappa(list(truth.values()), list(pred.values()))
+        assert low < kappa < high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 2
+
+
+def test_the_bootstrap_draws_both_eyes_of_a_subject_together():
+    # every subject's eyes disagree in opposite directions: kept together, each resample
+    # sees both; drawn apart, some resamples would see one-sided errors
+    truth = _eyes([1, 3] * 40)
+    pred = _eyes([2, 2] * 40)
+    low, high = metrics.bootstrap_kappa(truth, pred, resamples=200)
+    assert low == high

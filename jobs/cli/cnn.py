@@ -4,8 +4,9 @@ import argparse
 from pathlib import Path
 
 from jobs.cli.common import add_cluster_args, add_reports_arg, cluster_target
-from jobs.cnn.config import DEVICES, MODELS, TASKS, TrainConfig
+from jobs.cnn.config import DEVICES, GRADER_FILE, MODELS, TASKS, TrainConfig
 from jobs.dataset import fs
+from jobs.errors import DrcError
 
 
 def cmd_train_cnn(args: argparse.Namespace) -> int:
@@ -36,6 +37,56 @@ def cmd_predict_cnn(args: argparse.Namespace) -> int:
                     device=args.device)  # fmt: skip
     print(f"predicted {count} images -> {args.out}")
     return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from jobs.cnn.grader import grade_photos
+
+    if args.report and not args.labels:
+        raise DrcError("--report", "the report scores the grades: give --labels too")
+    result = grade_photos(Path(args.photos), Path(args.out), Path(args.grader),
+                          device=args.device)  # fmt: skip
+    grades, rejected = result["grades"], result["rejected"]
+    counts = [sum(g == level for g in grades.values()) for level in range(5)]
+    print(f"graded {len(grades)} photograph(s) in {result['seconds']:.1f} s -> {args.out} "
+          f"(grades 0-4: {counts}); {len(rejected)} could not be graded")  # fmt: skip
+    if args.labels:
+        from jobs.dataset.labels import read_labels
+        from jobs.metrics import bootstrap_kappa, quadratic_weighted_kappa
+
+        truth = {i: g for i, g in read_labels(args.labels).items() if i in grades}
+        if not truth:
+            raise DrcError(args.labels, "labels none of the graded photographs")
+        kappa = quadratic_weighted_kappa(list(truth.values()), [grades[i] for i in truth])
+        low, high = bootstrap_kappa(truth, grades)
+        print(f"kappa {kappa:.3f} (95 % interval {low:.3f}..{high:.3f}, subjects resampled) "
+              f"on {len(truth)} labelled photograph(s)")  # fmt: skip
+        if args.report:
+            from jobs.report import page
+
+            write_grade_report(args, result, truth, kappa, (low, high))
+            print(f"report: {page.write(Path(args.report))}")
+    return 1 if rejected and not grades else 0
+
+
+def write_grade_report(args, result: dict, truth: dict, kappa: float, interval) -> None:
+    """REPORTS/grade-report.json: what report.html's CNN section shows."""
+    import json
+
+    from jobs.cnn.grader import load_spec
+    from jobs.report.page import GRADE_REPORT
+
+    spec = load_spec(Path(args.grader))
+    training = Path(args.grader).with_name("report.json")
+    grades = result["grades"]
+    report = {"kappa": kappa, "kappa_95": list(interval), "photos": str(Path(args.photos)),
+              "grader": str(args.grader), "normalise": spec.normalise,
+              "seconds": result["seconds"], "grades": grades, "rejected": result["rejected"],
+              "rows": [[n, truth[n], grades[n]] for n in sorted(truth)],
+              "training": (json.loads(training.read_text()).get("training", {})
+                           if training.is_file() else {})}  # fmt: skip
+    Path(args.report).mkdir(parents=True, exist_ok=True)
+    Path(args.report, GRADE_REPORT).write_text(json.dumps(report, indent=1))
 
 
 def register(sub) -> None:
@@ -79,3 +130,12 @@ def register(sub) -> None:
                    help="mix in W of the fellow eye's score (0..1)")  # fmt: skip
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.set_defaults(func=cmd_predict_cnn)
+
+    p = sub.add_parser("grade", help="grade raw photographs with the shipped CNN (no training)")
+    p.add_argument("photos", help="a directory of fundus photographs (JPEG or PNG)")
+    p.add_argument("--out", default="grades.csv", help="image,level CSV")
+    p.add_argument("--grader", default=str(GRADER_FILE), help="a grader file (`make grader`)")
+    p.add_argument("--labels", help="image,level CSV: also print kappa against it")
+    p.add_argument("--report", help="a directory: grade-report.json and report.html there")
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.set_defaults(func=cmd_grade)

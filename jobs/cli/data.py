@@ -70,6 +70,16 @@ def cmd_synth_features(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo_set(args: argparse.Namespace) -> int:
+    from jobs.dataset.demo_set import UNSEEN, build
+
+    shared = Path(args.shared)
+    done = build(Path(args.out), shared / "kaggle-sample", shared / "eyepacs-256", args.eyes)
+    print(f"demo photographs in {args.out}: {done['raw']} raw samples + {done['unseen']} "
+          f"real eyes the grader never saw ({UNSEEN}); {done['copied']} copied now")  # fmt: skip
+    return 0
+
+
 def register(sub) -> None:
     stage = sub.add_parser("stage", help="move data between stores and directories, verified")
     stage_sub = stage.add_subparsers(dest="action", required=True)
@@ -109,3 +119,10 @@ def register(sub) -> None:
     p.add_argument("--size", dest="sizes", type=sizes_arg, default=(128,))
     p.add_argument("--seed", type=int, default=SYNTH_SEED)
     p.set_defaults(func=cmd_synth_features)
+
+    p = sub.add_parser("demo-set", help="the demo's photographs: raw samples + held-out real eyes")
+    p.add_argument("out")
+    p.add_argument("--eyes", type=int, default=600, help="held-out real eyes at most")
+    p.add_argument("--shared", default=str(Path(__file__).resolve().parents[3] / "shared" / "data"),
+                   help="the shared data directory (kaggle-sample/, eyepacs-256/)")  # fmt: skip
+    p.set_defaults(func=cmd_demo_set)

@@ -13,7 +13,7 @@ from jobs.cli.common import (
 from jobs.dataset import layout
 from jobs.errors import DrcError
 from jobs.lr.config import LRConfig
-from jobs.preprocess.config import PreprocessConfig
+from jobs.preprocess.config import NORMALISATIONS, PreprocessConfig
 
 
 def cmd_pipeline(args: argparse.Namespace) -> int:
@@ -23,7 +23,7 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     cfg = PipelineConfig.build(
         args.data_dir, args.out, labels=args.labels,
         source=args.source, train_size=args.train_size, sizes=args.sizes,
-        partitions=args.partitions, max_iter=args.max_iter,
+        partitions=args.partitions, max_iter=args.max_iter, normalise=args.normalise,
     )  # fmt: skip
     table = run(cfg, cluster_target(args), reports=args.reports, namenode_ui=args.namenode_ui)
     print(format_report(table))
@@ -34,7 +34,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
     from jobs.cluster.submit import submit_app
 
     cfg = PreprocessConfig(args.input, args.output, args.labels, args.sizes, args.partitions,
-                           seed_csv=args.csv)  # fmt: skip
+                           seed_csv=args.csv, normalise=args.normalise)  # fmt: skip
     cfg.check_inputs()
     cfg = cfg.resolved()
     out = cfg.output
@@ -75,6 +75,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_normalise_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--normalise", choices=NORMALISATIONS, default=PreprocessConfig.normalise,
+                   help="equalize: each colour channel's histogram, as the eyepacs-256 set "
+                   "was processed (raw camera photographs then look like it)")  # fmt: skip
+
+
 def register(sub) -> None:
     from jobs.cluster.pipeline import DEFAULT_TRAIN_SIZE
 
@@ -91,6 +97,7 @@ def register(sub) -> None:
     p.add_argument("--train-size", type=int, default=DEFAULT_TRAIN_SIZE)
     p.add_argument("--partitions", type=int)
     p.add_argument("--max-iter", type=int, default=LRConfig.max_iter)
+    add_normalise_arg(p)
     p.set_defaults(func=cmd_pipeline)
 
     p = sub.add_parser("preprocess", help="crop and resize photographs into Parquet per size")
@@ -101,6 +108,7 @@ def register(sub) -> None:
     p.add_argument("--sizes", type=sizes_arg, default=PreprocessConfig.sizes)
     p.add_argument("--partitions", type=int)
     p.add_argument("--csv", action="store_true", help="also write the 2015 flattened text")
+    add_normalise_arg(p)
     p.set_defaults(func=cmd_preprocess)
 
     p = sub.add_parser("report", help="print the results table of a pipeline output")

@@ -27,7 +27,7 @@ class PipelineConfig:
               source: str | None = None, train_size: int = DEFAULT_TRAIN_SIZE,
               **settings) -> "PipelineConfig":  # fmt: skip
         """From the CLI's settings: preprocess's by name, the rest LR's."""
-        prep_names = {"sizes", "partitions", "seed_csv"}
+        prep_names = {"sizes", "partitions", "seed_csv", "normalise"}
         prep = PreprocessConfig(
             input=str(data_dir), output=str(out),
             labels=str(labels or fs.join(data_dir, "trainLabels.csv")),
@@ -66,6 +66,9 @@ def results(app_report: dict, stages: dict[str, float]) -> dict:
         "eval_set": lr["eval_set"],
         "kappa": lr["kappa"],
         "confusion": lr["confusion"],
+        "recall": lr.get("recall"),
+        "predictions": lr.get("predictions", []),
+        "normalise": prep.get("normalise", "none"),
         "model": lr["model"],
         "stages_s": stages,
         **{k: app_report.get(k) for k in ("app_id", "app_state", "master", "app_ui", "driver_ui")},
@@ -92,6 +95,14 @@ def run(cfg: PipelineConfig, cluster: ClusterTarget, reports: fs.PathLike | None
     stages["spark-submit total (JVM start incl.)"] = report["submit_s"]
     table = results(report, stages)
     table["namenode_ui"] = namenode_ui or fs.namenode_ui(cfg.preprocess.input, out)
+    table["out"] = str(out)
+    if table["predictions"]:
+        from jobs.report.page import interval
+
+        table["kappa_95"] = interval([tuple(r) for r in table["predictions"]])
     layout.pipeline_report(reports).write_text(json.dumps(table, indent=2))
     layout.pipeline_report(reports, "txt").write_text(format_report(table) + "\n")
+    from jobs.report import page
+
+    page.write(reports)
     return table

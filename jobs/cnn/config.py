@@ -2,6 +2,7 @@
 (sent to the Spark app as JSON). No torch here: the CLI reads its defaults."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from jobs.config import JsonConfig
 from jobs.dataset import split
@@ -9,6 +10,8 @@ from jobs.dataset import split
 MODELS = ("seed2015", "drnet")
 TASKS = ("binary04", "grade", "ordinal")
 DEVICES = ("auto", "cpu", "cuda")
+# the shipped grader (`make grader` trains and writes it; `drc grade` reads it)
+GRADER_FILE = Path(__file__).resolve().parents[2] / "models" / "grader" / "grader.pt"
 
 
 @dataclass

@@ -4,6 +4,7 @@ each eye's score with its fellow eye's."""
 
 import csv
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from torch.utils.data import DataLoader
 
 from jobs.cnn.data import ParquetImages, to_input
 from jobs.cnn.models import build
-from jobs.cnn.tasks import make_task
+from jobs.cnn.tasks import Task, make_task
 from jobs.cnn.train import autocast, load_saved, pick_device
 from jobs.dataset import fs
 from jobs.errors import DrcError
@@ -44,32 +45,55 @@ def blend_eyes(names: list[str], scores: np.ndarray, weight: float) -> np.ndarra
     return out
 
 
-def predict(checkpoint: Path, data: Path, out_csv: Path, *, batch_size: int = 128,
-            tta: bool = False, blend: float = 0.0, device: str = "auto") -> int:  # fmt: skip
-    dev = pick_device(device, 0)
-    model, task, cfg, thresholds = load_model(checkpoint, dev)
-    images = ParquetImages(str(data), cfg["size"], keep=lambda level: True, split="all",
-                           graham_norm=cfg.get("graham", False))  # fmt: skip
+def score_batches(model, task: Task, batches: Iterable[tuple[torch.Tensor, list[str]]],
+                  device, tta: bool = False) -> tuple[list[str], np.ndarray]:  # fmt: skip
+    """(image names, one score each) for batches of uint8 NHWC pixels; with `tta` the
+    mean over the 8 symmetries of the square, as training saw them."""
     names, scores = [], []
     views = range(8) if tta else range(1)
-    with torch.no_grad(), autocast(dev):
-        for x, _, name in DataLoader(images, batch_size=batch_size):
-            batch = to_input(x, dev)
+    with torch.no_grad(), autocast(device):
+        for x, batch_names in batches:
+            batch = to_input(x, device)
             total = 0
-            for k in views:  # the 8 symmetries of the square, as training saw them
+            for k in views:
                 view = torch.rot90(batch, k % 4, dims=(2, 3))
                 view = view.flip(3) if k >= 4 else view
                 total = total + task.score(model(view)).float()
             scores.append((total / len(views)).cpu().numpy())
-            names += list(name)
-    if not names:
-        raise DrcError(data, f"no images at size {cfg['size']}")
-    blended = blend_eyes(names, np.concatenate(scores), blend)
-    grades = task.grades(blended, thresholds)
+            names += list(batch_names)
+    return names, (np.concatenate(scores) if scores else np.zeros(0))
+
+
+def score_parquet(
+    model, task: Task, data: fs.PathLike, size: int, device, *, tta: bool = False,
+    graham_norm: bool = False, batch_size: int = 128,
+) -> tuple[list[str], np.ndarray]:  # fmt: skip
+    """`score_batches` over a preprocess output's size=N Parquet."""
+    images = ParquetImages(str(data), size, keep=lambda level: True, split="all",
+                           graham_norm=graham_norm)  # fmt: skip
+    loader = DataLoader(images, batch_size=batch_size)
+    return score_batches(model, task, ((x, name) for x, _, name in loader), device, tta)
+
+
+def write_grades(out_csv: Path, grades: dict[str, int]) -> None:
+    """image,level rows (Kaggle's submission format), whole or not at all."""
     partial = Path(out_csv).with_name(f".{Path(out_csv).name}.partial")
     with partial.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["image", "level"])
-        writer.writerows(sorted(zip(names, grades.tolist(), strict=True)))
+        writer.writerows(sorted(grades.items()))
     os.replace(partial, out_csv)
+
+
+def predict(checkpoint: Path, data: Path, out_csv: Path, *, batch_size: int = 128,
+            tta: bool = False, blend: float = 0.0, device: str = "auto") -> int:  # fmt: skip
+    dev = pick_device(device, 0)
+    model, task, cfg, thresholds = load_model(checkpoint, dev)
+    names, scores = score_parquet(model, task, data, cfg["size"], dev, tta=tta,
+                                  graham_norm=cfg.get("graham", False),
+                                  batch_size=batch_size)  # fmt: skip
+    if not names:
+        raise DrcError(data, f"no images at size {cfg['size']}")
+    grades = task.grades(blend_eyes(names, scores, blend), thresholds)
+    write_grades(out_csv, dict(zip(names, grades.tolist(), strict=True)))
     return len(names)

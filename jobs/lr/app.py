@@ -64,6 +64,7 @@ def fit_blocks(spark: SparkSession, cfg: LRConfig, blocks: list[dict], timings: 
     parts = sc.parallelize(val, max(1, len(val))).map(
         lambda b: bc.value.predict_blocks([b])
     ).collect()  # fmt: skip
+    images = [str(i) for p in parts for i in p[0]]
     truth = [int(t) for p in parts for t in p[1]]
     pred = [int(t) for p in parts for t in p[2]]
     timings["evaluate"] = time.perf_counter() - start
@@ -76,6 +77,8 @@ def fit_blocks(spark: SparkSession, cfg: LRConfig, blocks: list[dict], timings: 
         "python_worker_peak_rss_mb": round(model.worker_peak_mb_),
         "model": str(layout.model_file(cfg.out)),
         **scores(truth, pred),
+        # per image, for the report's examples and interval (1,300 eyes: ~40 KB of JSON)
+        "predictions": [list(row) for row in zip(images, truth, pred, strict=True)],
     }
     if cfg.compare_numpy:
         start = time.perf_counter()

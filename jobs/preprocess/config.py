@@ -10,6 +10,8 @@ from jobs.dataset.layout import DEFAULT_SIZES
 from jobs.errors import DrcError
 
 MAX_SIZE = 4096
+# the names of jobs.preprocess.images.NORMALISATIONS (no numpy/OpenCV on this side)
+NORMALISATIONS = ("none", "equalize")
 
 
 def _absolute(path: str) -> str:
@@ -32,12 +34,16 @@ class PreprocessConfig(JsonConfig):
     sizes: tuple[int, ...] = DEFAULT_SIZES
     partitions: int | None = None  # Spark tasks; None: ~256 images a task
     seed_csv: bool = False  # also the 2015 flattened text format
+    normalise: str = "none"  # images.NORMALISATIONS: "equalize" matches eyepacs-256
 
     def __post_init__(self) -> None:
         # JSON brings lists back: keep the tuple the rest of the code compares with
         object.__setattr__(self, "sizes", check_sizes(self.sizes))
         if self.partitions is not None and self.partitions < 1:
             raise DrcError("--partitions", f"{self.partitions} must be at least 1")
+        if self.normalise not in NORMALISATIONS:
+            raise DrcError("--normalise", f"{self.normalise!r} is not one of "
+                                          f"{', '.join(NORMALISATIONS)}")  # fmt: skip
 
     def resolved(self) -> "PreprocessConfig":
         """Absolute paths: the Spark app and its executors run elsewhere."""

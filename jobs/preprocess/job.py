@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 from jobs.dataset import fs, layout
 from jobs.dataset.fs import PathLike
 from jobs.dataset.labels import list_images, read_labels
+from jobs.errors import DrcError
 from jobs.preprocess.config import PreprocessConfig
 from jobs.preprocess.task import preprocess_labelled
 
@@ -69,6 +70,17 @@ def sizes_to_do(output: PathLike, sizes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(s for s in sizes if not fs.exists(layout.size_complete(output, s)))
 
 
+def check_normalisation(output: PathLike, normalise: str) -> None:
+    """Sizes already complete in OUTPUT were normalised one way: adding sizes another way
+    would give one data set two kinds of pixels."""
+    if not fs.exists(layout.summary(output)):
+        return
+    before = json.loads(fs.read_text(layout.summary(output))).get("normalise", "none")
+    if before != normalise:
+        raise DrcError(output, f"preprocessed with --normalise {before}, this run asks for "
+                               f"{normalise}: choose another output")  # fmt: skip
+
+
 def write_quarantine(bad: list[dict], output: PathLike) -> None:
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=layout.QUARANTINE_FIELDS)
@@ -103,6 +115,7 @@ def run(spark: SparkSession, cfg: PreprocessConfig, say: Callable[[str], None] =
     for stale in fs.glob(fs.join(output, f"{layout.scratch_prefix()}*")):  # a killed run's
         fs.rmtree(stale)  # half-written pass
     images = list_images(cfg.input)
+    check_normalisation(output, cfg.normalise)
     todo = sizes_to_do(output, sizes)
     start = time.perf_counter()
     started = time.time()
@@ -114,9 +127,9 @@ def run(spark: SparkSession, cfg: PreprocessConfig, say: Callable[[str], None] =
         # each path travels with its grade: a broadcast of the labels cost 0.2 s a job
         rows = [(str(path), levels.get(stem)) for stem, path in images.items()]
         tmp = fs.join(output, f"{layout.scratch_prefix()}{uuid.uuid4().hex}")
-        root = str(tmp)
+        root, normalise = str(tmp), cfg.normalise
         tasks = sc.parallelize(rows, n_parts).mapPartitionsWithIndex(
-            lambda part, rows: preprocess_labelled(part, rows, root, todo, done)
+            lambda part, rows: preprocess_labelled(part, rows, root, todo, done, normalise)
         )
         say(f"preprocess: {len(images)} images -> sizes {list(todo)} in {n_parts} tasks")
         with Progress(done, len(images), say) as progress:
@@ -141,6 +154,7 @@ def run(spark: SparkSession, cfg: PreprocessConfig, say: Callable[[str], None] =
         "quarantine_reasons": {r: sum(b["reason"] == r for b in bad) for r in reasons},
         "sizes": list(sizes),
         "sizes_written": list(todo),
+        "normalise": cfg.normalise,
         "started": started,  # Unix time, to line the job up with other records
         "seconds": elapsed,
         "images_per_s": len(images) / elapsed if todo and elapsed > 0 else None,

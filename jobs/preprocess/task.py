@@ -46,7 +46,7 @@ def read_ahead(
 
 
 def process_paths(
-    paths: Iterable[str], sizes: tuple[int, ...], levels: dict[str, int]
+    paths: Iterable[str], sizes: tuple[int, ...], levels: dict[str, int], normalise: str = "none"
 ) -> Iterator[tuple[dict, dict[int, np.ndarray] | None]]:
     """(identity, {size: HxWx3 uint8 pixels}) per image; pixels is None and identity carries
     `reason` and `detail` for an image that goes to quarantine."""
@@ -62,7 +62,7 @@ def process_paths(
             yield {**ident, "reason": "unreadable", "detail": str(data)}, None
             continue
         try:
-            resized, ident["format"] = preprocess_bytes(data, sizes)
+            resized, ident["format"] = preprocess_bytes(data, sizes, normalise)
         except ImageRejected as exc:
             yield {**ident, "reason": exc.reason, "detail": exc.detail}, None
         except OSError as exc:
@@ -108,12 +108,18 @@ class SizeWriters:
 
 
 def preprocess_partition(
-    part: int, paths: Iterable[str], root: str, sizes: tuple[int, ...], levels, done=None
+    part: int,
+    paths: Iterable[str],
+    root: str,
+    sizes: tuple[int, ...],
+    levels,
+    done=None,
+    normalise: str = "none",
 ) -> Iterator[dict]:
     """Body of one Spark task: writes its Parquet files, yields only quarantine rows."""
     writers = SizeWriters(root, sizes, part)  # fs.join keeps a URL a URL, a path a Path
     good: list[tuple[dict, dict[int, np.ndarray]]] = []
-    for ident, pixels in process_paths(paths, sizes, levels):
+    for ident, pixels in process_paths(paths, sizes, levels, normalise):
         if pixels is None:
             yield {k: ident[k] for k in ("image", "reason", "detail")}
         else:
@@ -129,9 +135,16 @@ def preprocess_partition(
 
 
 def preprocess_labelled(
-    part: int, rows: Iterable[tuple[str, int | None]], root: str, sizes: tuple[int, ...], done
+    part: int,
+    rows: Iterable[tuple[str, int | None]],
+    root: str,
+    sizes: tuple[int, ...],
+    done,
+    normalise: str = "none",
 ) -> Iterator[dict]:
     """`preprocess_partition` over (path, level) pairs, the form the driver ships them in."""
     rows = list(rows)
     levels = {Path(path).stem: level for path, level in rows if level is not None}
-    return preprocess_partition(part, [path for path, _ in rows], root, sizes, levels, done)
+    return preprocess_partition(
+        part, [path for path, _ in rows], root, sizes, levels, done, normalise
+    )

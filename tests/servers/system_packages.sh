@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the integration tests' real servers need: Swift all-in-one, memcached,
-# sshd and nftables for the namespace test hosts. Installs only what is missing (apt-get
-# update first).
+# sshd and nftables for the namespace test hosts, Chromium for the report page. Installs
+# only what is missing (apt-get update first).
 set -euo pipefail
 packages=(swift swift-proxy swift-account swift-container swift-object memcached
-    openssh-server openssh-client iproute2 nftables)
+    openssh-server openssh-client iproute2 nftables chromium)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||

@@ -1,0 +1,1 @@
+"""The run report: report.html from the reports a run leaves."""

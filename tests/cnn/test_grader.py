@@ -1,0 +1,67 @@
+"""The shipped grader's file and `drc grade`: raw photographs in, one grade each out."""
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from jobs.cnn import grader
+from jobs.cnn.config import GRADER_FILE
+from jobs.cnn.models import build
+
+
+@pytest.fixture
+def tiny_grader(tmp_path):
+    torch.manual_seed(0)
+    model = build("drnet", 32, 1).eval()
+    spec = grader.GraderSpec("drnet", 32, "ordinal", [-0.05, 0.0, 0.05, 0.1], "equalize", 0.25)
+    path = tmp_path / "grader.pt"
+    grader.export(model.state_dict(), spec, path)
+    return model, path
+
+
+def test_the_file_holds_bfloat16_weights_that_give_the_same_scores(tiny_grader, tmp_path):
+    model, path = tiny_grader
+    torch.save(model.state_dict(), tmp_path / "float32.pt")
+    assert path.stat().st_size < 0.6 * (tmp_path / "float32.pt").stat().st_size
+    loaded, spec = grader.load(path, torch.device("cpu"))
+    assert spec.size == 32 and spec.normalise == "equalize" and spec.blend == 0.25
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(loaded(x), model(x), atol=0.05)
+
+
+def test_grading_names_a_bad_photograph_and_grades_the_rest(tiny_grader, tmp_path, sample_dir):
+    _, path = tiny_grader
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for image in sample_dir.glob("*.jpeg"):
+        (photos / image.name).write_bytes(image.read_bytes())
+    (photos / "99_left.jpeg").write_bytes(b"\xff\xd8\xff not a photograph")
+    said = []
+    result = grader.grade_photos(photos, tmp_path / "grades.csv", path, say=said.append)
+    assert sorted(result["grades"]) == ["10_left", "13_left", "15_right", "16_left"]
+    assert list(result["rejected"]) == ["99_left"]
+    assert len(said) == 1 and str(photos / "99_left.jpeg") in said[0]
+    with (tmp_path / "grades.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["image"] for r in rows] == sorted(result["grades"])
+    assert all(0 <= int(r["level"]) <= 4 for r in rows)
+
+
+def test_the_shipped_grader_grades_the_four_raw_samples(tmp_path, sample_dir):
+    assert GRADER_FILE.is_file(), "models/grader/grader.pt is part of the project"
+    out = tmp_path / "grades.csv"
+    proc = subprocess.run([sys.executable, "-m", "jobs.cli", "grade", str(sample_dir), "--out",
+                           str(out), "--labels", str(sample_dir / "trainLabels.csv")],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "graded 4 photograph(s)" in proc.stdout and "kappa" in proc.stdout
+    with out.open() as handle:
+        grades = {r["image"]: int(r["level"]) for r in csv.DictReader(handle)}
+    assert sorted(grades) == ["10_left", "13_left", "15_right", "16_left"]
+    assert set(grades.values()) <= {0, 1, 2, 3, 4}
+    assert np.isfinite(list(grades.values())).all()
