@@ -111,6 +111,8 @@ def register(sub) -> None:
     p.add_argument("--graham", action="store_true", help="Graham colour normalisation")
     p.add_argument("--class-weights", action=argparse.BooleanOptionalAction,
                    default=d.class_weights)  # fmt: skip
+    p.add_argument("--balance", type=float, default=d.balance,
+                   help="grade shares per epoch go as count**B (1: as is, 0: equal)")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--device", choices=DEVICES, default=d.device)
     p.add_argument("--distributed", type=int, metavar="N",

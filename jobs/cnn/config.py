@@ -6,6 +6,7 @@ from pathlib import Path
 
 from jobs.config import JsonConfig
 from jobs.dataset import split
+from jobs.errors import DrcError
 
 MODELS = ("seed2015", "drnet")
 TASKS = ("binary04", "grade", "ordinal")
@@ -32,5 +33,12 @@ class TrainConfig(JsonConfig):
     augment: bool = True
     graham: bool = False
     class_weights: bool = True
+    # resample each epoch so that grade shares go as count**balance (data.resample_copies):
+    # 1 keeps Kaggle's 73 % grade 0, 0 shows every grade equally often
+    balance: float = 0.5
     resume: bool = False
     device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.balance <= 1.0:
+            raise DrcError("--balance", f"{self.balance} is not in 0..1")

@@ -62,6 +62,18 @@ def label_counts(data: fs.PathLike, size: int, keep, split: str, fraction: float
     return counts
 
 
+def resample_copies(counts: dict[int, int], balance: float) -> dict[int, float]:
+    """Expected copies of each level's images in one epoch, so that the levels' shares go
+    as count**balance (1: the data's own proportions; 0: equal shares) and an epoch keeps
+    its size. Real eyes are 73 % grade 0 and 2 % grade 4: at 1 a network meets a grade-4 eye
+    once per 50, and on this set (drnet, 128 px) it had learnt nothing after 5 epochs."""
+    present = {g: n for g, n in counts.items() if n}
+    total = sum(present.values())
+    share = {g: n**balance for g, n in present.items()}
+    norm = sum(share.values())
+    return {g: share[g] / norm * total / n for g, n in present.items()}
+
+
 def in_split(subject: int | None, split: str, fraction: float, seed: int) -> bool:
     if split == "all":
         return True
@@ -76,11 +88,13 @@ class ParquetImages(IterableDataset):
                  split: str = "train", fraction: float = DEFAULT_FRACTION,
                  seed: int = DEFAULT_SEED,
                  graham_norm: bool = False, rank: int = 0,
-                 world: int = 1, shuffle: bool = False):  # fmt: skip
+                 world: int = 1, shuffle: bool = False,
+                 copies: dict[int, float] | None = None):  # fmt: skip
         self.groups = row_groups(data, size)
         self.size, self.keep, self.split = size, keep, split
         self.fraction, self.seed = fraction, seed
         self.graham, self.rank, self.world, self.shuffle = graham_norm, rank, world, shuffle
+        self.copies = copies  # resample_copies: None keeps every image once
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -95,6 +109,11 @@ class ParquetImages(IterableDataset):
         shards, shard = workers * self.world, self.rank * workers + worker
         return [self.groups[i] for i in order[shard::shards]]
 
+    def _draw(self, level: int, rng: np.random.Generator) -> int:
+        """floor(c) copies, one more with probability frac(c): c copies on average."""
+        expected = self.copies.get(level, 1.0)
+        return int(expected) + int(rng.random() < expected - int(expected))
+
     def __iter__(self):
         info = get_worker_info()
         rng = np.random.default_rng((self.seed, self.epoch, self.rank, info.id if info else 0))
@@ -106,12 +125,14 @@ class ParquetImages(IterableDataset):
                     .read_row_group(group.index, columns=["image", "subject", "level", "pixels"])
                     .to_pydict()
                 )
-            order = rng.permutation(group.rows) if self.shuffle else range(group.rows)
+            split = (self.split, self.fraction, self.seed)
+            rows = [i for i in range(group.rows) if self.keep(table["level"][i])
+                    and in_split(table["subject"][i], *split)]  # fmt: skip
+            if self.copies:
+                rows = [i for i in rows for _ in range(self._draw(table["level"][i], rng))]
+            order = rng.permutation(rows) if self.shuffle else rows
             for i in order:
-                level, subject = table["level"][i], table["subject"][i]
-                if not self.keep(level) or not in_split(subject, self.split, self.fraction,
-                                                        self.seed):  # fmt: skip
-                    continue
+                level = table["level"][i]
                 pixels = np.frombuffer(table["pixels"][i], np.uint8)
                 if pixels.size != side * side * 3:
                     raise DrcError(group.path, f"{table['image'][i]} has {pixels.size} bytes, "

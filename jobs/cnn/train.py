@@ -15,7 +15,14 @@ import torch
 from torch.utils.data import DataLoader
 
 from jobs.cnn.config import TrainConfig
-from jobs.cnn.data import ParquetImages, label_counts, loader_context, random_turns, to_input
+from jobs.cnn.data import (
+    ParquetImages,
+    label_counts,
+    loader_context,
+    random_turns,
+    resample_copies,
+    to_input,
+)
 from jobs.cnn.models import build
 from jobs.cnn.tasks import DEFAULT_THRESHOLDS, Task, fit_thresholds, make_task
 from jobs.dataset import fs
@@ -171,11 +178,15 @@ def train(cfg: TrainConfig, log=print) -> dict:
     net = model
     if dist.world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model)
-    loss_fn = task.loss(class_weights(counts) if cfg.class_weights else None).to(device)
+    copies = resample_copies(counts, cfg.balance) if cfg.balance < 1 else None
+    # weights against what the network is shown, not against the data: with resampling
+    # they make up only the rest of the way to equal grades
+    shown = {g: n * (copies or {}).get(g, 1.0) for g, n in counts.items()}
+    loss_fn = task.loss(class_weights(shown) if cfg.class_weights else None).to(device)
     common = {"keep": task.keep, "fraction": cfg.validation, "seed": cfg.seed}
     train_set = ParquetImages(cfg.data, cfg.size, split=split, graham_norm=cfg.graham,
                               rank=dist.rank, world=dist.world, shuffle=True,
-                              **common)  # fmt: skip
+                              copies=copies, **common)  # fmt: skip
     val_set = ParquetImages(cfg.data, cfg.size, split="validation" if split == "train"
                             else "all", graham_norm=cfg.graham, **common)  # fmt: skip
     pin = device.type == "cuda"

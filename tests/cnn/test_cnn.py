@@ -97,3 +97,33 @@ def test_bad_inputs_give_one_clear_error_each(tmp_path):
         load_checkpoint(cfg, tmp_path / "o" / "checkpoint.pt", torch.device("cpu"))
     with pytest.raises(DrcError, match="checkpoint not found"):
         predict(tmp_path / "nope.pt", empty, tmp_path / "s.csv")
+
+
+def test_resampling_evens_out_the_grades_and_keeps_the_epoch_size():
+    from jobs.cnn.data import resample_copies
+
+    counts = {0: 4908, 1: 474, 2: 1038, 3: 168, 4: 132}  # eyepacs-256
+    for balance, ratio in ((1.0, 4908 / 132), (0.5, (4908 / 132) ** 0.5), (0.0, 1.0)):
+        copies = resample_copies(counts, balance)
+        shown = {g: n * copies[g] for g, n in counts.items()}
+        assert sum(shown.values()) == pytest.approx(sum(counts.values()))
+        assert shown[0] / shown[4] == pytest.approx(ratio)
+
+
+def test_the_stream_repeats_each_grade_as_many_times_as_asked(tmp_path):
+    from jobs.cnn.data import ParquetImages
+    from tests.support.cnn_data import synthetic_parquet
+
+    data = synthetic_parquet(tmp_path / "data", 40, sizes=(64,), parts=2)
+    plain = [int(level) for _, level, _ in ParquetImages(str(data), 64, split="all")]
+    copies = {0: 2.5, 1: 0.5, 2: 1.0, 3: 0.0, 4: 4.0}
+    totals = dict.fromkeys(copies, 0)
+    epochs = 40
+    for epoch in range(epochs):
+        stream = ParquetImages(str(data), 64, split="all", shuffle=True, copies=copies)
+        stream.set_epoch(epoch)
+        for _, level, _ in stream:
+            totals[int(level)] += 1
+    for grade, expected in copies.items():  # on average over the epochs
+        assert totals[grade] / epochs == pytest.approx(plain.count(grade) * expected, abs=0.6)
+    assert totals[3] == 0 and totals[2] == plain.count(2) * epochs

@@ -2,6 +2,7 @@
 pipeline runs on it through spark-submit, the master's JSON shows it, and stop leaves
 nothing behind."""
 
+import csv
 import hashlib
 import json
 import os
@@ -120,7 +121,8 @@ class PipelineRun:
 
 @pytest.fixture(scope="module")
 def pipeline_run(cluster, bucket, tmp_path_factory) -> PipelineRun:
-    stdout = cluster.playbook("main.yml", "run_jobs.yml")
+    # the shipped CNN grades the staged photographs too (the 2 broken ones named)
+    stdout = cluster.playbook("main.yml", "run_jobs.yml", run_jobs_grade_labels="trainLabels.csv")
     reports = cluster.root / "results/demo"
     # read back through drc stage get: the HDFS client stays out of this process
     outputs = tmp_path_factory.mktemp("pipeline-outputs")
@@ -195,6 +197,18 @@ def test_pipeline_completes_on_the_cluster(cluster, pipeline_run):
     assert report["namenode_ui"] == ui
     assert any("HDFS NameNode UI" in line and ui in line for line in stdout.splitlines())
     assert namenode_info(ui)["Safemode"] == ""
+
+
+def test_the_run_writes_one_report_page_with_the_cnn_beside_the_lr(pipeline_run):
+    page = (pipeline_run.reports / "report.html").read_text()
+    assert "The shipped CNN grader" in page and "Logistic regression on Spark, 32 px" in page
+    assert "98_right.jpeg: corrupt" in page and "99_left.jpeg: empty" in page
+    # four eyes per section: the CNN's from the photographs, the LR's from HDFS's Parquet
+    assert page.count("<img") == 8
+    with (pipeline_run.reports / "cnn-grades.csv").open() as handle:
+        grades = {row["image"]: int(row["level"]) for row in csv.DictReader(handle)}
+    assert sorted(grades) == ["10_left", "13_left", "15_right", "16_left"]
+    assert "graded 4 photograph(s)" in pipeline_run.stdout
 
 
 def test_run_jobs_trains_the_sbt_built_scala_job_too(pipeline_run):
