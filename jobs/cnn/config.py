@@ -8,7 +8,7 @@ from jobs.config import JsonConfig
 from jobs.dataset import split
 from jobs.errors import DrcError
 
-MODELS = ("seed2015", "drnet")
+MODELS = ("seed2015", "drnet", "drnet-small")
 TASKS = ("binary04", "grade", "ordinal")
 DEVICES = ("auto", "cpu", "cuda")
 # the shipped grader (`make grader` trains and writes it; `drc grade` reads it)

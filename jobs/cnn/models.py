@@ -73,8 +73,17 @@ class DrNet(nn.Module):
         return self.head(self.features(x))
 
 
-MODELS = {"seed2015": Seed2015, "drnet": DrNet}
-MIN_SIZE = {"seed2015": 40, "drnet": 32}
+class DrNetSmall(DrNet):
+    """drnet at half the width: a quarter of the work (202 training images/s at 128 px on
+    this machine's 2 cores, drnet 60), so a CPU gets 3x the optimisation steps in the same
+    time; on real eyes drnet itself had learnt nothing after 490 steps (7 epochs)."""
+
+    def __init__(self, size: int, outputs: int):
+        super().__init__(size, outputs, widths=(16, 32, 64, 128))
+
+
+MODELS = {"seed2015": Seed2015, "drnet": DrNet, "drnet-small": DrNetSmall}
+MIN_SIZE = {"seed2015": 40, "drnet": 32, "drnet-small": 32}
 
 
 def build(name: str, size: int, outputs: int) -> nn.Module:
