@@ -1,6 +1,7 @@
 """The shipped grader: a trained CNN with everything needed to grade a raw photograph
 (the preprocessing it was trained with, its thresholds, the fellow-eye blend), in one
-file of bfloat16 weights; `drc grade` runs it on this machine, no Spark, no training."""
+file (bfloat16 weights, or float32 where that changes the kappa); `drc grade` runs it on
+this machine, no Spark, no training."""
 
 import io
 import time
@@ -35,10 +36,11 @@ class GraderSpec:
     trained: dict = field(default_factory=dict)  # provenance: data, epochs, held-out kappa
 
 
-def export(state_dict: dict, spec: GraderSpec, path: Path) -> int:
-    """Weights as bfloat16 (half of float32; the kappa it gives is checked by the
-    training bench), written whole or not at all; returns the file's size."""
-    weights = {k: v.to(torch.bfloat16) if v.is_floating_point() else v
+def export(state_dict: dict, spec: GraderSpec, path: Path, dtype=torch.bfloat16) -> int:
+    """Weights as bfloat16 (half of float32) unless told otherwise (the training bench
+    keeps float32 when bfloat16 changes the held-out kappa at 3 decimals), written whole
+    or not at all; returns the file's size."""
+    weights = {k: v.to(dtype) if v.is_floating_point() else v
                for k, v in state_dict.items()}  # fmt: skip
     buffer = io.BytesIO()
     torch.save({"weights": weights, "spec": asdict(spec)}, buffer)
