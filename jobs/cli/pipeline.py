@@ -24,6 +24,7 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
         args.data_dir, args.out, labels=args.labels,
         source=args.source, train_size=args.train_size, sizes=args.sizes,
         partitions=args.partitions, max_iter=args.max_iter, normalise=args.normalise,
+        seed=args.seed,
     )  # fmt: skip
     table = run(cfg, cluster_target(args), reports=args.reports, namenode_ui=args.namenode_ui)
     print(format_report(table))
@@ -97,6 +98,7 @@ def register(sub) -> None:
     p.add_argument("--train-size", type=int, default=DEFAULT_TRAIN_SIZE)
     p.add_argument("--partitions", type=int)
     p.add_argument("--max-iter", type=int, default=LRConfig.max_iter)
+    p.add_argument("--seed", type=int, default=LRConfig.seed, help="the subject split's seed")
     add_normalise_arg(p)
     p.set_defaults(func=cmd_pipeline)
 

@@ -9,6 +9,7 @@ task overwrites its own file (named by partition), never adds a second one.
 """
 
 import csv
+import hashlib
 import io
 import json
 import threading
@@ -22,7 +23,6 @@ from pyspark.sql import functions as F
 from jobs.dataset import fs, layout
 from jobs.dataset.fs import PathLike
 from jobs.dataset.labels import list_images, read_labels
-from jobs.errors import DrcError
 from jobs.preprocess.config import PreprocessConfig
 from jobs.preprocess.task import preprocess_labelled
 
@@ -70,15 +70,29 @@ def sizes_to_do(output: PathLike, sizes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(s for s in sizes if not fs.exists(layout.size_complete(output, s)))
 
 
-def check_normalisation(output: PathLike, normalise: str) -> None:
-    """Sizes already complete in OUTPUT were normalised one way: adding sizes another way
-    would give one data set two kinds of pixels."""
+def source_digest(images: dict) -> str:
+    """What an output was made from, in one value: the photographs' names."""
+    return hashlib.sha256("\n".join(sorted(images)).encode()).hexdigest()[:16]
+
+
+def drop_if_stale(output: PathLike, digest: str, normalise: str, say) -> None:
+    """An output made from other photographs or another normalisation is derived data of
+    something else: its sizes are removed, so that none of them is kept and mixed with
+    the new ones (a re-run with the same inputs keeps every finished size)."""
     if not fs.exists(layout.summary(output)):
         return
-    before = json.loads(fs.read_text(layout.summary(output))).get("normalise", "none")
-    if before != normalise:
-        raise DrcError(output, f"preprocessed with --normalise {before}, this run asks for "
-                               f"{normalise}: choose another output")  # fmt: skip
+    before = json.loads(fs.read_text(layout.summary(output)) or "{}")
+    why = []
+    if before.get("source_digest", digest) != digest:
+        why.append("other photographs")
+    if before.get("normalise", "none") != normalise:
+        why.append(f"--normalise {before.get('normalise', 'none')}")
+    if not why:
+        return
+    say(f"preprocess: {output} was made from {' and '.join(why)}: redoing every size")
+    for old in fs.glob(layout.size_dir(output, "*")):
+        fs.rmtree(old)
+    fs.rmtree(layout.quarantine_dir(output))  # without it every size is redone
 
 
 def write_quarantine(bad: list[dict], output: PathLike) -> None:
@@ -115,7 +129,8 @@ def run(spark: SparkSession, cfg: PreprocessConfig, say: Callable[[str], None] =
     for stale in fs.glob(fs.join(output, f"{layout.scratch_prefix()}*")):  # a killed run's
         fs.rmtree(stale)  # half-written pass
     images = list_images(cfg.input)
-    check_normalisation(output, cfg.normalise)
+    digest = source_digest(images)
+    drop_if_stale(output, digest, cfg.normalise, say)
     todo = sizes_to_do(output, sizes)
     start = time.perf_counter()
     started = time.time()
@@ -155,6 +170,7 @@ def run(spark: SparkSession, cfg: PreprocessConfig, say: Callable[[str], None] =
         "sizes": list(sizes),
         "sizes_written": list(todo),
         "normalise": cfg.normalise,
+        "source_digest": digest,
         "started": started,  # Unix time, to line the job up with other records
         "seconds": elapsed,
         "images_per_s": len(images) / elapsed if todo and elapsed > 0 else None,

@@ -54,6 +54,34 @@ def test_an_output_without_its_quarantine_table_is_redone(tmp_path):
     assert sizes_to_do(tmp_path, (16, 32, 64)) == (64,)
 
 
+def test_an_output_of_other_photographs_or_normalisation_is_redone_whole(tmp_path):
+    import json
+
+    from jobs.dataset.layout import COMPLETE, summary
+    from jobs.preprocess.job import drop_if_stale, sizes_to_do, source_digest, write_quarantine
+
+    def finished(digest, normalise):
+        for size in (16, 32):
+            (tmp_path / f"size={size}").mkdir(exist_ok=True)
+            (tmp_path / f"size={size}" / COMPLETE).touch()
+        write_quarantine([], tmp_path)
+        summary(tmp_path).write_text(json.dumps({"source_digest": digest,
+                                                 "normalise": normalise}))  # fmt: skip
+
+    said = []
+    digest = source_digest({"1_left": "a", "1_right": "b"})
+    assert digest == source_digest({"1_right": "x", "1_left": "y"})  # the names, in any order
+    finished(digest, "none")
+    drop_if_stale(tmp_path, digest, "none", said.append)  # the same inputs: all kept
+    assert sizes_to_do(tmp_path, (16, 32)) == () and not said
+    drop_if_stale(tmp_path, source_digest({"1_left": "a"}), "none", said.append)
+    assert sizes_to_do(tmp_path, (16, 32)) == (16, 32) and not list(tmp_path.glob("size=*"))
+    assert "other photographs" in said[0]
+    finished(digest, "none")
+    drop_if_stale(tmp_path, digest, "equalize", said.append)
+    assert sizes_to_do(tmp_path, (16,)) == (16,) and "--normalise none" in said[1]
+
+
 def test_pixels_table_matches_arrow_from_python_objects():
     import pyarrow as pa
 
