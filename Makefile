@@ -37,8 +37,8 @@ demo: $(STAMP)
 	@$(LOCK_DEMO); start=$$(date +%s); \
 	$(BIN)/drc demo-set $(DEMO_PHOTOS) --eyes $(DEMO_EYES) && \
 	$(PLAYBOOK) $(DEMO_VARS) playbooks/site.yml 9>&- && \
-	echo "make demo: $$(( $$(date +%s) - start )) s (venv set-up excluded)"; \
-	cat .cluster/results/demo/report.txt; \
+	echo "make demo: $$(( $$(date +%s) - start )) s (venv set-up excluded)" && \
+	cat .cluster/results/demo/report.txt && \
 	echo "report page: $(CURDIR)/.cluster/results/demo/report.html"
 
 # The shipped CNN, models/grader/: trained on four fifths of the subjects of

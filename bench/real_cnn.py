@@ -9,8 +9,9 @@ test-time augmentation, and with the fellow-eye blend (weight chosen on validati
     make grader   # the shipped model: these settings and --ship
 
 --ship writes models/grader/ (bfloat16 weights when they give the same held-out kappa at
-3 decimals, else float32; report.json; curve.png) and grades the held-out photographs' JPEG files again
-through `drc grade`, the path raw photographs take (disc crop, equalize, TTA, blend).
+3 decimals, else float32; report.json; curve.png) and grades the held-out photographs'
+JPEG files again through `drc grade`, the path raw photographs take (disc crop,
+equalize, TTA, blend).
 Writes bench/results/real_cnn-MODEL-TASK-SIZE.json.
 """
 
@@ -191,7 +192,8 @@ def main() -> None:
 def ship(model, spec: GraderSpec, result: dict, metrics: dict, out: Path, work: Path,
          test_names: list[str]) -> dict:  # fmt: skip
     """models/grader/: the weights (bfloat16, or float32 when bfloat16 changes the kappa),
-    their held-out kappa re-measured from the file, and the held-out photographs graded from their JPEG files by `drc grade`."""
+    their held-out kappa re-measured from the file, and the held-out photographs graded
+    from their JPEG files by `drc grade`."""
     spec.trained = {"data": "eyepacs-256, four fifths of the subjects (held out: split seed "
                     f"{DEFAULT_SEED}, fraction {DEFAULT_FRACTION})",
                     "epochs": metrics["epochs_done"], "held_out_kappa": result["kappa"],
