@@ -22,26 +22,15 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from common import REPO, drc, write_result  # bench/ is this script's path
 from swift_server import running_swift  # bench/ is this script's path
 
-REPO = Path(__file__).resolve().parent.parent
-DRC = str(REPO / ".venv/bin/drc")
 HDFS = f"hdfs://127.0.0.1:8020/user/hadoop/e2e-{int(time.time())}"  # a fresh run each time
 KAGGLE_IMAGES = 35126
-
-
-def drc(*args: str) -> tuple[float, str]:
-    start = time.perf_counter()
-    env = {**os.environ, "HADOOP_USER_NAME": "hadoop"}
-    proc = subprocess.run([DRC, *args], capture_output=True, text=True, env=env, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"drc {' '.join(args)}: {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    return time.perf_counter() - start, proc.stdout
 
 
 def photos(count: int) -> Path:
@@ -95,8 +84,7 @@ def main() -> None:
         "whole_data_set_at_these_rates_min": round(total * scale / 60, 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }
-    print(json.dumps(result, indent=2))
-    (REPO / "bench/results/end_to_end.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_result("end_to_end", result)
     from jobs.dataset import fs  # last: no HDFS client threads in this process before
 
     os.environ["HADOOP_USER_NAME"] = "hadoop"

@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
+from common import REPO, drc, write_result  # bench/ is this script's path
 
 from jobs.cnn.grader import GraderSpec, export
 from jobs.cnn.grader import load as load_grader
@@ -38,21 +38,11 @@ from jobs.dataset.labels import parse_image_name, read_labels
 from jobs.dataset.split import DEFAULT_FRACTION, DEFAULT_SEED, is_validation
 from jobs.metrics import bootstrap_kappa, quadratic_weighted_kappa, scores
 
-REPO = Path(__file__).resolve().parent.parent
-DRC = str(REPO / ".venv/bin/drc")
 REAL = REPO.parent / "shared/data/eyepacs-256"
 RAW = REPO.parent / "shared/data/kaggle-sample"
 SHIPPED = REPO / "models/grader"
 TRAIN_SEED = 7  # train-cnn's own validation split: independent of the held-out one (42)
 BLENDS = (0.0, 0.25, 0.5)
-
-
-def drc(*args: str) -> tuple[float, str]:
-    start = time.perf_counter()
-    proc = subprocess.run([DRC, *args], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"drc {' '.join(args)}: {proc.stdout[-3000:]}{proc.stderr[-3000:]}")
-    return time.perf_counter() - start, proc.stdout
 
 
 def held_out(subject: int | None) -> bool:
@@ -184,9 +174,7 @@ def main() -> None:
         result |= ship(model, spec, result, metrics, out, work, views[True][0])
     result |= {"prep_s": round(prep_s, 1), "torch": torch.__version__,
                "machine": f"{platform.machine()}, {os.cpu_count()} cores, CPU"}  # fmt: skip
-    target = REPO / f"bench/results/real_cnn-{name}.json"
-    target.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(f"real_cnn-{name}", result)
 
 
 def ship(model, spec: GraderSpec, result: dict, metrics: dict, out: Path, work: Path,

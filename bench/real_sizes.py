@@ -15,26 +15,16 @@ import csv
 import json
 import os
 import platform
-import subprocess
-import time
 from pathlib import Path
+
+from common import REPO, drc, write_result  # bench/ is this script's path
 
 from jobs.dataset.labels import parse_image_name
 from jobs.dataset.split import DEFAULT_FRACTION, DEFAULT_SEED, is_validation
 from jobs.metrics import bootstrap_kappa, quadratic_weighted_kappa
 
-REPO = Path(__file__).resolve().parent.parent
-DRC = str(REPO / ".venv/bin/drc")
 REAL = REPO.parent / "shared/data/eyepacs-256"
 SIZES = (16, 32, 64, 128, 256)
-
-
-def drc(*args: str) -> tuple[float, str]:
-    start = time.perf_counter()
-    proc = subprocess.run([DRC, *args], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"drc {' '.join(args)}: {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    return time.perf_counter() - start, proc.stdout
 
 
 def read_grades(path: Path) -> dict[str, int]:
@@ -87,9 +77,7 @@ def main() -> None:
         "runs": runs,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, master {args.master}",
     }
-    target = REPO / "bench/results/real_sizes.json"
-    target.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result("real_sizes", result)
 
 
 if __name__ == "__main__":

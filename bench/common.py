@@ -1,0 +1,31 @@
+"""What the bench scripts share: a `drc` command run as a user runs it, timed, and a result
+file written to bench/results/. bench/ is each script's own path: `from common import ...`."""
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DRC = str(REPO / ".venv/bin/drc")
+RESULTS = REPO / "bench" / "results"
+
+
+def drc(*args: str, env: dict | None = None) -> tuple[float, str]:
+    """(seconds, stdout) of `drc ARGS`; a failure stops the bench with drc's own words."""
+    start = time.perf_counter()
+    proc = subprocess.run([DRC, *args], capture_output=True, text=True, check=False,
+                          env={**os.environ, **(env or {})})  # fmt: skip
+    if proc.returncode != 0:
+        raise SystemExit(f"drc {' '.join(args)}: {proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    return time.perf_counter() - start, proc.stdout
+
+
+def write_result(name: str, result: dict) -> Path:
+    """bench/results/NAME.json, and the same on stdout."""
+    text = json.dumps(result, indent=2) + "\n"
+    target = RESULTS / f"{name}.json"
+    target.write_text(text)
+    print(text, end="")
+    return target
