@@ -32,3 +32,18 @@ def test_the_set_holds_the_raw_samples_and_unseen_real_eyes(tmp_path, sample_dir
                for i in unseen)  # fmt: skip
     assert {p.stem for p in out.glob("*.jpeg")} == set(everything)
     assert build(out, sample_dir, real, 40)["copied"] == 0  # a re-run copies nothing
+
+
+def test_the_split_keeps_both_eyes_of_every_real_subject_together(sample_dir):
+    """On the real set's own names: 6,724 eyes, the 1,308 held out that the README's tables
+    score, never one eye of a subject on each side."""
+    labels = _levels(sample_dir.parent / "eyepacs-256" / "trainLabels.csv")
+    side: dict[int, set[bool]] = {}
+    for image in labels:
+        subject = parse_image_name(image).subject
+        side.setdefault(subject, set()).add(is_validation(subject, DEFAULT_FRACTION, DEFAULT_SEED))
+    assert all(len(sides) == 1 for sides in side.values())
+    held = [i for i in labels if is_validation(parse_image_name(i).subject, DEFAULT_FRACTION,
+                                               DEFAULT_SEED)]  # fmt: skip
+    assert len(labels) == 6724 and len(held) == 1308
+    assert sum(len(i.split("_")) == 2 for i in labels) == len(labels)
