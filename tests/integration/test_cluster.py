@@ -202,7 +202,7 @@ def test_pipeline_completes_on_the_cluster(cluster, pipeline_run):
 def test_the_run_writes_one_report_page_with_the_cnn_beside_the_lr(pipeline_run):
     page = (pipeline_run.reports / "report.html").read_text()
     assert "The shipped CNN grader" in page and "Logistic regression on Spark, 32 px" in page
-    assert "98_right.jpeg: corrupt" in page and "99_left.jpeg: empty" in page
+    assert "98_right: corrupt" in page and "99_left: empty" in page
     # four eyes per section: the CNN's from the photographs, the LR's from HDFS's Parquet
     assert page.count("<img") == 8
     with (pipeline_run.reports / "cnn-grades.csv").open() as handle:
@@ -462,7 +462,8 @@ def test_cnn_reads_and_writes_hdfs(cluster, cnn_data, tmp_path):
     out = f"{url}/model"
     stdout = drc_local("train-cnn", url, "--out", out, "--size", "64", "--model",
                        "seed2015", "--task", "binary04", "--epochs", "2", "--workers", "2",
-                       "--batch-size", "16", hdfs_user="hadoop")  # fmt: skip
+                       "--batch-size", "16", "--balance", "1",  # every image once an epoch
+                       hdfs_user="hadoop")  # fmt: skip
     history = json.loads(fs.read_text(f"{out}/metrics.json"))["history"]
     assert len(history) == 2 and "best kappa" in stdout
     written = {fs.name(p) for p, _, _ in fs.listdir(out)}
