@@ -35,7 +35,7 @@ from jobs.cnn.predict import blend_eyes, load_model, score_parquet
 from jobs.cnn.tasks import fit_thresholds, make_task
 from jobs.dataset import layout
 from jobs.dataset.labels import parse_image_name, read_labels
-from jobs.dataset.split import DEFAULT_FRACTION, DEFAULT_SEED, is_validation
+from jobs.dataset.split import DEFAULT_FRACTION, DEFAULT_SEED, held_out
 from jobs.metrics import bootstrap_kappa, quadratic_weighted_kappa, scores
 
 REAL = REPO.parent / "shared/data/eyepacs-256"
@@ -43,10 +43,6 @@ RAW = REPO.parent / "shared/data/kaggle-sample"
 SHIPPED = REPO / "models/grader"
 TRAIN_SEED = 7  # train-cnn's own validation split: independent of the held-out one (42)
 BLENDS = (0.0, 0.25, 0.5)
-
-
-def held_out(subject: int | None) -> bool:
-    return subject is not None and is_validation(subject, DEFAULT_FRACTION, DEFAULT_SEED)
 
 
 def split_prep(prep: Path, size: int, work: Path) -> None:
@@ -132,7 +128,7 @@ def main() -> None:
         return [names[i] for i in kept], values[kept]
 
     def in_validation(name: str) -> bool:
-        return is_validation(parse_image_name(name).subject, DEFAULT_FRACTION, TRAIN_SEED)
+        return held_out(parse_image_name(name).subject, TRAIN_SEED)
 
     start = time.perf_counter()
     result = {"model": args.model, "task": args.task, "size": size,

@@ -64,29 +64,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
         if args.report:
             from jobs.report import page
 
-            write_grade_report(args, result, truth, kappa, (low, high))
+            page.write_grade_report(Path(args.report), Path(args.photos), Path(args.grader),
+                                    result, truth, (kappa, low, high))  # fmt: skip
             print(f"report: {page.write(Path(args.report))}")
     return 1 if rejected and not grades else 0
-
-
-def write_grade_report(args, result: dict, truth: dict, kappa: float, interval) -> None:
-    """REPORTS/grade-report.json: what report.html's CNN section shows."""
-    import json
-
-    from jobs.cnn.grader import load_spec
-    from jobs.report.page import GRADE_REPORT
-
-    spec = load_spec(Path(args.grader))
-    training = Path(args.grader).with_name("report.json")
-    grades = result["grades"]
-    report = {"kappa": kappa, "kappa_95": list(interval), "photos": str(Path(args.photos)),
-              "grader": str(args.grader), "normalise": spec.normalise,
-              "seconds": result["seconds"], "grades": grades, "rejected": result["rejected"],
-              "rows": [[n, truth[n], grades[n]] for n in sorted(truth)],
-              "training": (json.loads(training.read_text()).get("training", {})
-                           if training.is_file() else {})}  # fmt: skip
-    Path(args.report).mkdir(parents=True, exist_ok=True)
-    Path(args.report, GRADE_REPORT).write_text(json.dumps(report, indent=1))
 
 
 def register(sub) -> None:

@@ -51,18 +51,10 @@ def export(state_dict: dict, spec: GraderSpec, path: Path, dtype=torch.bfloat16)
     return len(buffer.getvalue())
 
 
-def _read(path: Path) -> dict:
+def load(path: Path, device) -> tuple[torch.nn.Module, GraderSpec]:
     if not Path(path).is_file():
         raise DrcError(path, "no grader here (train one with `make grader`)")
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def load_spec(path: Path) -> GraderSpec:
-    return GraderSpec(**_read(path)["spec"])
-
-
-def load(path: Path, device) -> tuple[torch.nn.Module, GraderSpec]:
-    saved = _read(path)
+    saved = torch.load(path, map_location="cpu", weights_only=True)
     spec = GraderSpec(**saved["spec"])
     model = build(spec.model, spec.size, make_task(spec.task).outputs)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v
@@ -103,4 +95,9 @@ def grade_photos(photos: Path, out_csv: Path, grader: Path = GRADER_FILE, *, dev
     grades = task.grades(blend_eyes(names, scores, spec.blend), spec.thresholds)
     result = dict(zip(names, grades.tolist(), strict=True))
     write_grades(out_csv, result)
-    return {"grades": result, "rejected": rejected, "seconds": time.perf_counter() - start}
+    return {
+        "grades": result,
+        "rejected": rejected,
+        "seconds": time.perf_counter() - start,
+        "spec": spec,
+    }

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from jobs.dataset.labels import parse_image_name, read_labels
-from jobs.dataset.split import DEFAULT_FRACTION, DEFAULT_SEED, is_validation
+from jobs.dataset.split import held_out
 from jobs.errors import DrcError
 
 UNSEEN = "unseen-labels.csv"
@@ -20,7 +20,7 @@ def held_out_eyes(labels: dict[str, int], eyes: int) -> list[str]:
     by_subject: dict[int, list[str]] = {}
     for image in labels:
         subject = parse_image_name(image).subject
-        if is_validation(subject, DEFAULT_FRACTION, DEFAULT_SEED):
+        if held_out(subject):
             by_subject.setdefault(subject, []).append(image)
     chosen: list[str] = []
     for subject in sorted(by_subject):

@@ -40,6 +40,11 @@ def is_validation(subject: int, fraction: float, seed: int) -> bool:
     return spark_hash(subject, seed) % SPLIT_BUCKETS < round(fraction * SPLIT_BUCKETS)
 
 
+def held_out(subject: int | None, seed: int = DEFAULT_SEED) -> bool:
+    """On the held-out side of the default split (a subject-less image never is)."""
+    return subject is not None and is_validation(subject, DEFAULT_FRACTION, seed)
+
+
 def sql_condition(fraction: float, seed: int) -> str:
     """The same split as a Spark SQL condition, true on the validation side."""
     threshold = int(round(fraction * SPLIT_BUCKETS))

@@ -80,12 +80,13 @@ def interval(rows: list[tuple[str, int, int]]) -> tuple[float, float] | None:
 
 
 def scores_section(title: str, kappa: float, rows, what: str, thumbs: dict[str, bytes],
-                   extra: list[str]) -> list[str]:  # fmt: skip
+                   extra: list[str], kappa_95=None) -> list[str]:  # fmt: skip
     confusion = grade_confusion([t for _, t, _ in rows], [p for _, _, p in rows])
     recall = recall_per_grade(confusion)
     examples = {grade: [(n, thumbs[n], p) for n, p in eyes if n in thumbs]
                 for grade, eyes in pick_examples(rows).items()}  # fmt: skip
-    return [f"<h2>{html.esc(title)}</h2>", html.kappa_block(kappa, interval(rows), len(rows), what),
+    band = kappa_95 or interval(rows)  # a report's own interval is not bootstrapped again
+    return [f"<h2>{html.esc(title)}</h2>", html.kappa_block(kappa, band, len(rows), what),
             "<h3>confusion matrix</h3>", html.heat_map(confusion),
             "<h3>recall per grade</h3>",
             html.bars({html.GRADE_NAMES[g]: r for g, r in recall.items()}, scale=1.0),
@@ -109,7 +110,8 @@ def lr_section(report: dict) -> list[str]:
     if not rows:  # a report without per-image rows: the totals only
         total = html.kappa_block(report["kappa"], None, report["n_eval"], "images")
         return [f"<h2>{html.esc(title)}</h2>", total, html.heat_map(report["confusion"]), *extra]
-    return scores_section(title, report["kappa"], rows, "eyes", thumbs, extra)
+    return scores_section(title, report["kappa"], rows, "eyes", thumbs, extra,
+                          report.get("kappa_95"))  # fmt: skip
 
 
 def cnn_section(report: dict) -> list[str]:
@@ -128,7 +130,8 @@ def cnn_section(report: dict) -> list[str]:
              "train loss": [(h["epoch"], h["loss"]) for h in history]},
             x_label="epoch", y_label="kappa / loss")]  # fmt: skip
     return scores_section("The shipped CNN grader", report["kappa"], rows,
-                          "labelled photographs", thumbs, extra)  # fmt: skip
+                          "labelled photographs", thumbs, extra,
+                          report.get("kappa_95"))  # fmt: skip
 
 
 def sizes_section(path: Path = REAL_SIZES) -> list[str]:
@@ -145,6 +148,22 @@ def sizes_section(path: Path = REAL_SIZES) -> list[str]:
             "eyes, 95 % subject-bootstrap intervals</p>",
             html.line_chart(series, bands=bands, x_label="image side (px)",
                             y_label="held-out kappa", log_x=True)]  # fmt: skip
+
+
+def write_grade_report(reports: Path, photos: Path, grader: Path, result: dict,
+                       truth: dict[str, int], kappa: tuple) -> None:  # fmt: skip
+    """REPORTS/grade-report.json from `grade_photos`' result: what the CNN section shows
+    (KAPPA: the value, low, high, as `drc grade` printed them)."""
+    training = grader.with_name("report.json")  # the grader's own, beside it
+    grades = result["grades"]
+    report = {"kappa": kappa[0], "kappa_95": list(kappa[1:]), "photos": str(photos),
+              "grader": str(grader), "normalise": result["spec"].normalise,
+              "seconds": result["seconds"], "grades": grades, "rejected": result["rejected"],
+              "rows": [[n, truth[n], grades[n]] for n in sorted(truth)],
+              "training": (json.loads(training.read_text()).get("training", {})
+                           if training.is_file() else {})}  # fmt: skip
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / GRADE_REPORT).write_text(json.dumps(report, indent=1))
 
 
 def write(reports: fs.PathLike) -> Path:

@@ -65,3 +65,20 @@ def test_the_shipped_grader_grades_the_four_raw_samples(tmp_path, sample_dir):
     assert sorted(grades) == ["10_left", "13_left", "15_right", "16_left"]
     assert set(grades.values()) <= {0, 1, 2, 3, 4}
     assert np.isfinite(list(grades.values())).all()
+
+
+def test_grade_with_a_report_writes_the_page_from_what_it_graded(tmp_path, sample_dir):
+    from jobs.cli.main import main
+
+    out, reports = tmp_path / "grades.csv", tmp_path / "reports"
+    assert main(["grade", str(sample_dir), "--out", str(out), "--labels",
+                 str(sample_dir / "trainLabels.csv"), "--report", str(reports)]) == 0  # fmt: skip
+    import json
+
+    report = json.loads((reports / "grade-report.json").read_text())
+    assert sorted(report["grades"]) == ["10_left", "13_left", "15_right", "16_left"]
+    assert report["normalise"] == "equalize" and len(report["rows"]) == 4
+    assert report["kappa_95"][0] <= report["kappa"] <= report["kappa_95"][1]
+    assert report["training"]["history"]  # the shipped grader's own report, beside it
+    page = (reports / "report.html").read_text()
+    assert "The shipped CNN grader" in page and page.count("<img") == 4
