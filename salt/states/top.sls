@@ -1,0 +1,10 @@
+# state.apply without arguments: every node configured and its daemons started, as
+# `drc salt apply` does phase by phase (it also gates between the phases).
+base:
+  '*':
+    - java
+    - python_env
+    - spark
+    - hadoop
+    - hadoop.start
+    - spark.start
