@@ -3,10 +3,10 @@
 import argparse
 import sys
 
-from jobs.cli import cnn, data, lr, pipeline
+from jobs.cli import cnn, configure, data, lr, pipeline
 from jobs.errors import DrcError
 
-GROUPS = (pipeline, lr, cnn, data)
+GROUPS = (pipeline, lr, cnn, data, configure)
 
 
 def build_parser() -> argparse.ArgumentParser:

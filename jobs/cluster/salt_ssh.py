@@ -20,6 +20,8 @@ by running the same command again.
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 import time
@@ -34,7 +36,7 @@ SALT_TREE = REPO / "salt"
 # code (a node with its own copy). Links, so the file server never walks .venv or .cluster.
 FILE_ROOT_LINKS = ("roles", "jobs", "provision", "pyproject.toml", "requirements.lock")
 # The Jinja settings of Ansible's template module, so that both paths render alike.
-JINJA_ENV = {"trim_blocks": True, "lstrip_blocks": False, "keep_trailing_newline": True}
+JINJA_ENV = {"trim_blocks": True, "lstrip_blocks": False}
 APPLY_TIMEOUT_S = 3600.0  # one phase, all hosts: bounds a hung node
 
 
@@ -116,7 +118,7 @@ def master_config(state_dir: Path, inventory: Path, extra_vars: tuple[str, ...])
         "roster_file": str(state_dir / "roster"),
         "file_roots": {"base": [str(SALT_TREE / "states"), str(state_dir / "files")]},
         "pillar_roots": {"base": [str(SALT_TREE / "pillar"), str(state_dir / "pillar")]},
-        "ext_pillar": [{"cmd_json": " ".join(secrets_cmd)}],
+        "ext_pillar": [{"cmd_json": shlex.join(secrets_cmd)}],
         "minion_data_cache": False,  # no copy of the pillar (secrets) under cachedir
         "ssh_minion_opts": {"jinja_env": JINJA_ENV},
         "state_output": "changes",
@@ -158,6 +160,12 @@ def _failure(key: str, ret: dict) -> str:
     return f"{ret.get('__id__', key)}: " + " | ".join([comment, *stderr])
 
 
+def _reason(text: str) -> str:
+    """A rendering error's own line (Salt quotes the template around it), else the end."""
+    found = re.search(r"Rendering SLS '[^']+' failed: [^\n]*?(?=\\n|\n|$)", text)
+    return found.group(0) if found else text.strip()[-600:]
+
+
 def parse(output: str, hosts: list[str]) -> dict[str, Outcome]:
     """salt-ssh --static --out json: each host's states, or the error it met."""
     try:
@@ -180,7 +188,7 @@ def parse(output: str, hosts: list[str]) -> dict[str, Outcome]:
                 reason = ret.get("stderr") or ret.get("stdout") or ret.get("_error") or ret
             else:
                 reason = ret if ret else "no answer (unreachable, or salt-ssh failed)"
-            outcomes[host] = Outcome(failed=[f"salt-ssh: {str(reason).strip()[-600:]}"])
+            outcomes[host] = Outcome(failed=[f"salt-ssh: {_reason(str(reason))}"])
     return outcomes
 
 

@@ -141,6 +141,11 @@ class LocalProvider(Provider):
         sh("ip", "netns", "exec", node.name, "sh", "-c", mount_then_exec, "sh", str(disk),
            NODE_ROOT, SSHD, "-f", str(config), "-E", str(home / "sshd.log"))  # fmt: skip
 
+    def start_sshd(self, cluster: str, name: str) -> None:
+        """A node's sshd again (after it died or was stopped): the same address and keys."""
+        home = self._dir(cluster) / "nodes" / name
+        self._start_sshd(cluster, self._node(cluster, name, (home / "role").read_text()), home)
+
     def wait_ready(self, node: Node, timeout_s: float) -> Node:
         deadline = time.monotonic() + min(timeout_s, 60)
         cluster = cluster_of(node.name)

@@ -16,57 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobs.cluster.submit import master_status
-from tests.support.ansible import playbook, run_ansible
+from tests.support.ansible import run_ansible
 from tests.support.hdfs import file_status, live_datanode_hosts, namenode_info
+from tests.support.local_cluster import LocalCluster
 
 pytestmark = pytest.mark.integration
-
-
-class LocalCluster:
-    def __init__(self, repo: Path, root: Path):
-        self.repo, self.root = repo, root
-        self.name = f"it{os.getpid() % 10000}"
-        self.inventory = root / "inventories" / self.name / "hosts"
-        self.extra = {
-            "provider": "local",
-            "cluster": self.name,
-            "provision_state_root": str(root / "state"),
-            "provision_inventory_dir": str(root / "inventories"),
-        }
-        self.bin = Path(sys.executable).parent
-
-    def playbook(self, *names: str, args=(), inventory=True, check=True) -> str:
-        return playbook(*names, args=args, extra=self.extra, check=check,
-                        inventory=self.inventory if inventory else None)  # fmt: skip
-
-    def disk(self, node: str) -> Path:
-        """A node's private disk as this namespace sees it (the node: at /srv/dr-cluster)."""
-        return self.root / "state" / self.name / "nodes" / f"{self.name}-{node}" / "disk"
-
-    def shell(self, host: str, command: str) -> subprocess.CompletedProcess:
-        return run_ansible("ansible", f"{self.name}-{host}", "-m", "ansible.builtin.shell",
-                           "-a", command, extra=self.extra, inventory=self.inventory)  # fmt: skip
-
-    def master_ui(self) -> str:
-        host = re.search(r"ansible_host=(\S+)", self.inventory.read_text()).group(1)
-        return f"http://{host}:8080"
-
-    def leftovers(self) -> dict[str, list]:
-        netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        procs = []
-        for proc in Path("/proc").iterdir():
-            try:
-                if proc.name.isdigit() and any(
-                    mark in (proc / "cmdline").read_bytes()
-                    for mark in (str(self.root).encode(), b"/srv/dr-cluster")  # the nodes' disks
-                ):
-                    procs.append(int(proc.name))
-            except OSError:
-                continue
-        return {
-            "netns": [ln.split()[0] for ln in netns.splitlines() if ln.startswith(self.name)],
-            "processes": procs,
-        }
 
 
 def changed(recap: str) -> int:
