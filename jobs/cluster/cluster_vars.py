@@ -16,7 +16,7 @@ from jobs.errors import DrcError
 REPO = Path(__file__).resolve().parents[2]
 VAULT_PASSWORD = REPO / "provision" / "vault_password.sh"
 # The roles whose settings the Salt states read (their defaults and vars).
-ROLES = ("java", "python_env", "spark", "hadoop", "stage_data", "run_jobs")
+ROLES = ("firewall", "java", "python_env", "spark", "hadoop", "stage_data", "run_jobs")
 # Settings made of vault values: only in the secret part of the pillar.
 SECRET_VARS = frozenset({
     "spark_auth_secret",
@@ -65,7 +65,10 @@ def _ansible(extra_vars: tuple[str, ...]):
 
     context.CLIARGS = ImmutableDict(vault_password_files=[str(VAULT_PASSWORD)], vault_ids=[],
                                     ask_vault_pass=False, extra_vars=extra_vars)  # fmt: skip
+    from ansible.utils import vars as ansible_vars
+
     secrets = _setup()
+    ansible_vars.load_extra_vars.extra_vars = None  # Ansible keeps the first call's
     loader = DataLoader()
     loader.set_vault_secrets(secrets)
     loader.set_basedir(str(REPO / "playbooks"))  # playbook_dir, as for the playbooks

@@ -48,12 +48,13 @@ class Phase:
 
 
 PHASES = (
-    Phase("configure", "all", ("java", "python_env", "spark", "hadoop")),
+    Phase("configure", "all", ("firewall", "java", "python_env", "spark", "hadoop")),
     Phase("hdfs", "all", ("hadoop.start",)),
     Phase("hdfs-check", "hdfs_namenode", ("hadoop.check",)),
     Phase("stage", "hdfs_namenode", ("stage_data", "hadoop.put")),
     Phase("spark", "all", ("spark.start",)),
     Phase("spark-check", "spark_master", ("spark.check",)),
+    Phase("firewall-check", "all", ("firewall.check",)),
 )
 RUN_JOBS = Phase("run-jobs", "spark_master", ("run_jobs",))
 STOP = (Phase("spark-stop", "all", ("spark.stop",)), Phase("hdfs-stop", "all", ("hadoop.stop",)))

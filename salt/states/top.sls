@@ -2,6 +2,7 @@
 # `drc salt apply` does phase by phase (it also gates between the phases).
 base:
   '*':
+    - firewall
     - java
     - python_env
     - spark
