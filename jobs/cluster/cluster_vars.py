@@ -7,7 +7,10 @@ them separately, never in the settings that are written to disk.
 """
 
 import functools
+import json
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +40,7 @@ class ClusterVars:
     secrets: dict[str, dict]  # host -> its secret settings
     groups: dict[str, list[str]]  # spark_master, spark_workers, hdfs_namenode, hdfs_datanodes
     connection: dict[str, dict]  # host -> ansible_host, ansible_user, key file, ssh args
+    managed: str  # the `ansible_managed` line both paths write at the top of each file
 
     def hostvars(self) -> dict[str, dict]:
         return {h: {k: v[k] for k in _HOSTVARS if k in v} for h, v in self.hosts.items()}
@@ -107,7 +111,21 @@ def _plain(value):
 
 def resolve(inventory: Path, extra_vars: tuple[str, ...] = ()) -> ClusterVars:
     """Every host's settings: group_vars, role defaults and vars, inventory, extra vars
-    (`-e` syntax: "k=v" or "@file"), with Ansible's precedence and templating."""
+    (`-e` syntax: "k=v", JSON or "@file"), with Ansible's precedence and templating.
+    Ansible runs in a child process (its JSON on a pipe): importing it patches this
+    interpreter (sys.intern) in a way torch's compiler then refuses."""
+    argv = [sys.executable, "-m", "jobs.cluster.cluster_vars", str(inventory)]
+    for extra in extra_vars:
+        argv += ["-e", extra]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines() or ["no output"]
+        raise DrcError(inventory, f"resolving its variables: {lines[-1]}")
+    return ClusterVars(**json.loads(proc.stdout))
+
+
+def resolve_here(inventory: Path, extra_vars: tuple[str, ...] = ()) -> ClusterVars:
+    """`resolve` in this process (Ansible imported here)."""
     inventory = Path(inventory).resolve()
     if not inventory.is_file():
         raise DrcError(inventory, "no such inventory")
@@ -155,12 +173,29 @@ def resolve(inventory: Path, extra_vars: tuple[str, ...] = ()) -> ClusterVars:
                if not groups.get(g)]  # fmt: skip
     if missing:
         raise DrcError(inventory, f"no host in group(s) {', '.join(missing)}")
-    return ClusterVars(hosts=hosts, secrets=secrets, groups=groups, connection=connection)
-
-
-def managed_line() -> str:
-    """The `ansible_managed` string both paths write at the top of each file."""
-    os.environ.setdefault("ANSIBLE_CONFIG", str(REPO / "ansible.cfg"))
     from ansible import constants
 
-    return str(constants.DEFAULT_MANAGED_STR)
+    return ClusterVars(hosts=hosts, secrets=secrets, groups=groups, connection=connection,
+                       managed=str(constants.DEFAULT_MANAGED_STR))  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m jobs.cluster.cluster_vars INVENTORY [-e VARS]...: the JSON on stdout."""
+    import argparse
+    import dataclasses
+
+    parser = argparse.ArgumentParser(prog="python -m jobs.cluster.cluster_vars")
+    parser.add_argument("inventory")
+    parser.add_argument("-e", dest="extra_vars", action="append", default=[])
+    args = parser.parse_args(argv)
+    try:
+        cluster = resolve_here(Path(args.inventory), tuple(args.extra_vars))
+    except DrcError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    json.dump(dataclasses.asdict(cluster), sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.cluster.cluster_vars import REPO, ClusterVars, managed_line, resolve
+from jobs.cluster.cluster_vars import REPO, ClusterVars, resolve, resolve_here
 from jobs.errors import DrcError
 
 SALT_TREE = REPO / "salt"
@@ -138,7 +138,7 @@ def write_config(state_dir: Path, inventory: Path, cluster: ClusterVars,
         if not link.is_symlink():
             link.symlink_to(REPO / name)
     pillar = {"hosts": cluster.hosts, "groups": cluster.groups, "hostvars": cluster.hostvars(),
-              "managed": managed_line()}  # fmt: skip
+              "managed": cluster.managed}  # fmt: skip
     files = {
         "master": master_config(state_dir, inventory, extra_vars),
         "roster": roster(cluster),
@@ -253,7 +253,7 @@ class SaltCluster:
 
 def print_secrets(inventory: str, extra_vars: tuple[str, ...]) -> None:
     """The ext_pillar's command: the vault's part of each host's pillar, on stdout only."""
-    cluster = resolve(Path(inventory), extra_vars)
+    cluster = resolve_here(Path(inventory), extra_vars)  # already a process of its own
     json.dump({"drc_secrets_by_host": cluster.secrets}, sys.stdout)
 
 

@@ -5,7 +5,7 @@ writes. The integration test (tests/integration/test_salt.py) checks the files o
 import json
 from pathlib import Path
 
-from jobs.cluster.cluster_vars import REPO, managed_line, resolve
+from jobs.cluster.cluster_vars import REPO, resolve
 from jobs.cluster.salt_ssh import JINJA_ENV
 from tests.support.ansible import run_ansible
 
@@ -47,7 +47,7 @@ def test_salt_and_ansible_render_the_same_files(tmp_path):
     for host in NODES:
         # what salt/states/drc/map.jinja gives the templates on that node
         context = dict(cluster.hosts[host], **cluster.secrets[host], groups=cluster.groups,
-                       hostvars=cluster.hostvars(), ansible_managed=managed_line())  # fmt: skip
+                       hostvars=cluster.hostvars(), ansible_managed=cluster.managed)  # fmt: skip
         for name, role in FILES.items():
             if not (out / host / name).is_file():
                 continue  # render_config.yml writes the four the issue names

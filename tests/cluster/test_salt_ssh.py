@@ -2,6 +2,7 @@
 inventory, salt-ssh's JSON read into per-host outcomes, the health gates' polling."""
 
 import json
+import sys
 
 import pytest
 
@@ -59,6 +60,13 @@ def cluster_phase(target):
     from jobs.cluster.salt_ssh import Phase
 
     return Phase("x", target, ("x",))
+
+
+def test_ansible_stays_out_of_this_process(inventory):
+    """Importing Ansible patches the interpreter (sys.intern), which torch's compiler then
+    refuses: resolve runs it in a child process (this failed the CNN tests once)."""
+    resolve(inventory)
+    assert not [m for m in sys.modules if m == "ansible" or m.startswith("ansible.")]
 
 
 def test_the_secrets_are_the_vaults(inventory):
