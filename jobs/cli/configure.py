@@ -4,12 +4,22 @@ the seed's second configuration system, instead of the Ansible playbooks."""
 import argparse
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+def inventory_path(arg: str, repo: Path = REPO) -> Path:
+    """An inventory file, or a cluster's name: its inventories/NAME/hosts."""
+    named = repo / "inventories" / arg / "hosts"
+    if not Path(arg).is_file() and "/" not in arg and named.is_file():
+        return named
+    return Path(arg)
+
 
 def cmd_salt(args: argparse.Namespace) -> int:
     from jobs.cluster.salt_ssh import PHASES, RUN_JOBS, STOP, SaltCluster
 
-    cluster = SaltCluster(Path(args.inventory), args.state_dir and Path(args.state_dir),
-                          tuple(args.extra_vars))  # fmt: skip
+    state_dir = args.state_dir and Path(args.state_dir)
+    cluster = SaltCluster(inventory_path(args.inventory), state_dir, tuple(args.extra_vars))
     if args.action == "stop":
         phases = STOP
     else:
@@ -30,7 +40,7 @@ def register(sub) -> None:
                        help="then drc pipeline on the master node, as run_jobs.yml")  # fmt: skip
     salt_sub.add_parser("stop", help="stop the Spark and HDFS daemons of every node")
     for p in salt_sub.choices.values():
-        p.add_argument("inventory", help="inventories/NAME/hosts (written by start_cluster.yml)")
+        p.add_argument("inventory", help="inventories/NAME/hosts (start_cluster.yml's), or NAME")
         p.add_argument(
             "-e",
             "--extra-vars",

@@ -120,7 +120,7 @@ def resolve(inventory: Path, extra_vars: tuple[str, ...] = ()) -> ClusterVars:
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines() or ["no output"]
-        raise DrcError(inventory, f"resolving its variables: {lines[-1]}")
+        raise DrcError("salt pillar", lines[-1])
     return ClusterVars(**json.loads(proc.stdout))
 
 

@@ -3,6 +3,7 @@ inventory, salt-ssh's JSON read into per-host outcomes, the health gates' pollin
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -74,6 +75,16 @@ def test_the_secrets_are_the_vaults(inventory):
         inventory, ('{"vault_spark_auth_secret": "from-the-vault-0123456789abcdef0"}',)
     )
     assert cluster.secrets["n1"]["spark_auth_secret"] == "from-the-vault-0123456789abcdef0"
+
+
+def test_a_cluster_is_named_by_its_inventory_or_its_name(tmp_path):
+    from jobs.cli.configure import inventory_path
+
+    (tmp_path / "inventories" / "dr1").mkdir(parents=True)
+    (tmp_path / "inventories" / "dr1" / "hosts").write_text("[spark_master]\n")
+    assert inventory_path("dr1", tmp_path) == tmp_path / "inventories" / "dr1" / "hosts"
+    assert inventory_path("other/hosts", tmp_path) == Path("other/hosts")  # a missing path
+    assert inventory_path("dr2", tmp_path) == Path("dr2")  # says "no such inventory" later
 
 
 def test_a_local_connection_is_refused_with_one_line():
