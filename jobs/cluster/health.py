@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
+from jobs.cluster.submit import master_status
 from jobs.errors import DrcError
 
 
@@ -30,7 +31,7 @@ def _json(url: str) -> dict:
 
 
 def spark_state(master_ui: str, workers: int) -> tuple[bool, str]:
-    status = _json(master_ui.rstrip("/") + "/json/")
+    status = master_status(master_ui)
     alive = sum(1 for w in status.get("workers", []) if w.get("state") == "ALIVE")
     ok = status.get("status") == "ALIVE" and alive >= workers
     return ok, f"Spark master {status.get('status')}, {alive} of {workers} workers ALIVE"

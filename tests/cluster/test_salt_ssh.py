@@ -114,7 +114,7 @@ def test_a_gate_polls_until_healthy_and_else_says_what_it_last_saw():
 
 def test_the_spark_gate_reads_the_masters_page(monkeypatch):
     page = {"status": "ALIVE", "workers": [{"state": "ALIVE"}, {"state": "DEAD"}]}
-    monkeypatch.setattr(health, "_json", lambda url: page)
+    monkeypatch.setattr(health, "master_status", lambda ui: page)
     assert health.spark_state("http://m:8080", 1) == (
         True,
         "Spark master ALIVE, 1 of 1 workers ALIVE",
