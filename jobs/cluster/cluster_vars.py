@@ -79,19 +79,25 @@ def _ansible(extra_vars: tuple[str, ...]):
     return loader
 
 
-def _names(host) -> set[str]:
+@functools.cache
+def _setting_names() -> frozenset[str]:
     """What a node's configuration may read: the cluster settings (group_vars/all/main.yml;
-    not cluster.yml, the provisioner's, whose credentials stay on the controller), the
-    roles' defaults and vars, and what the inventory sets for this host."""
+    not cluster.yml, the provisioner's, whose credentials stay on the controller) and the
+    roles' defaults and vars (with what the inventory sets for a host: `_names`)."""
     import yaml
 
     files = [REPO / "group_vars" / "all" / "main.yml"]
     for role in ROLES:
         files += [REPO / "roles" / role / part / "main.yml" for part in ("defaults", "vars")]
-    names = set(host.get_vars())
+    names = set()
     for path in files:
         if path.is_file():
             names.update(yaml.safe_load(path.read_text()) or {})
+    return frozenset(names)
+
+
+def _names(host) -> set[str]:
+    names = _setting_names() | set(host.get_vars())
     return {n for n in names if not n.startswith(_SKIP_PREFIXES)}
 
 

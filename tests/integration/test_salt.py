@@ -47,10 +47,7 @@ class SaltRun:
 
 @pytest.fixture(scope="module")
 def salt_cluster(repo, tmp_path_factory):
-    cluster = LocalCluster(repo, tmp_path_factory.mktemp("salt-cluster"))
-    cluster.name = f"st{os.getpid() % 10000}"
-    cluster.inventory = cluster.root / "inventories" / cluster.name / "hosts"
-    cluster.extra["cluster"] = cluster.name
+    cluster = LocalCluster(repo, tmp_path_factory.mktemp("salt-cluster"), prefix="st")
     try:
         cluster.playbook("start_cluster.yml", args=("-e", "NUM_NODES=3"), inventory=False)
         yield SaltRun(cluster, cluster.root / "salt")

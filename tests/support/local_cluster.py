@@ -11,9 +11,9 @@ from tests.support.ansible import playbook, run_ansible
 
 
 class LocalCluster:
-    def __init__(self, repo: Path, root: Path):
+    def __init__(self, repo: Path, root: Path, prefix: str = "it"):
         self.repo, self.root = repo, root
-        self.name = f"it{os.getpid() % 10000}"
+        self.name = f"{prefix}{os.getpid() % 10000}"
         self.inventory = root / "inventories" / self.name / "hosts"
         self.extra = {
             "provider": "local",

@@ -2,6 +2,7 @@
     disk. The store's credentials reach drc through its environment only (no argument, no
     log); nothing transferred is no change. -#}
 {%- from "drc/map.jinja" import drc with context %}
+{%- from "drc/stage.jinja" import stage %}
 {%- set url = drc.stage_data_url %}
 {%- if url.startswith("swift://") %}
 {%- set env = {"ST_AUTH": drc.stage_data_swift_auth_url, "ST_USER": drc.stage_data_swift_user,
@@ -17,10 +18,7 @@
 {%- endif %}
 drc-stage-data:
   cmd.run:
-    - name: >-
-        out=$({{ drc.drc_venv }}/bin/drc stage get {{ url }} {{ drc.stage_data_dest }}
-        --jobs {{ drc.stage_data_jobs }}) &&
-        echo "$out" &&
-        case "$out" in *" 0 transferred"*) echo "changed=no" ;; *) echo "changed=yes" ;; esac
+    - name: {{ stage(drc, "get " ~ url ~ " " ~ drc.stage_data_dest ~ " --jobs " ~ drc.stage_data_jobs)
+               | tojson }}
     - env: {{ env | tojson }}
     - stateful: true
