@@ -25,28 +25,34 @@ DEMO_LOCK := .cluster/.demo.lock
 LOCK_DEMO := mkdir -p .cluster; exec 9> $(DEMO_LOCK); flock --nonblock 9 || { \
 	echo "make: another make demo is running in $(CURDIR); wait for it to finish" >&2; exit 1; }
 
-# The demo's photographs: the 4 raw Kaggle samples and DEMO_EYES real graded eyes of subjects
-# the shipped grader never saw (../shared/data, copied once).
+# The demo's photographs (drc demo-set, each kind in its own folder): DATA if given (Kaggle's
+# train/ folder with trainLabels.csv, or the folder of its split zip train.zip.001 ...),
+# else the 4 raw Kaggle samples and DEMO_EYES real graded eyes of subjects the shipped grader
+# never saw (../shared/data or $DRC_SHARED/data, copied once), else synthetic photographs
+# drawn here. demo-set writes the playbook variables for the set it chose.
+DATA ?=
 DEMO_EYES ?= 600
 DEMO_PHOTOS := .cluster/demo-photos
-# (the real eyes are all of the grader's held-out subjects: the LR splits them anew)
-DEMO_VARS := -e data_url=file://$(CURDIR)/$(DEMO_PHOTOS) -e run_jobs_normalise=equalize \
-	-e run_jobs_grade_labels=unseen-labels.csv -e run_jobs_split_seed=7
+DEMO_SET_VARS := .cluster/demo-set.json
+# (the shared real eyes are all of the grader's held-out subjects: the LR splits them anew)
+DEMO_VARS := -e @$(DEMO_SET_VARS) -e run_jobs_normalise=equalize -e run_jobs_split_seed=7
 
 demo: $(STAMP)
 	@$(LOCK_DEMO); start=$$(date +%s); \
-	$(BIN)/drc demo-set $(DEMO_PHOTOS) --eyes $(DEMO_EYES) && \
+	$(BIN)/drc demo-set $(DEMO_PHOTOS) --eyes $(DEMO_EYES) --vars $(DEMO_SET_VARS) \
+	  $(if $(DATA),--data '$(DATA)') && \
 	$(PLAYBOOK) $(DEMO_VARS) playbooks/site.yml 9>&- && \
 	echo "make demo: $$(( $$(date +%s) - start )) s (venv set-up excluded)" && \
 	cat .cluster/results/demo/report.txt && \
 	echo "report page: $(CURDIR)/.cluster/results/demo/report.html"
 
-# The shipped CNN, models/grader/: trained on four fifths of the subjects of
-# ../shared/data/eyepacs-256, measured on the rest (bench/real_cnn.py; README "The CNN on
-# real eyes" says how long it takes).
+# The shipped CNN, models/grader/: EfficientNet-Lite0 from its ImageNet weights, the stem and
+# first 8 blocks fixed, fine-tuned on four fifths of the subjects of ../shared/data/eyepacs-256
+# and measured on the rest (bench/real_cnn.py; docs/real-photographs.md "The CNN on real
+# eyes" says how long it takes on this CPU).
 grader: $(STAMP)
-	$(BIN)/python bench/real_cnn.py --model drnet-small --task ordinal --size 128 --epochs 40 \
-	  --batch-size 32 --lr 2e-3 --ship
+	$(BIN)/python bench/real_cnn.py --model efficientnet-lite0 --task ordinal --size 256 \
+	  --epochs 6 --patience 6 --batch-size 32 --lr 5e-4 --balance 1 --ship
 
 # The same demo, staging the sample images from a local OpenStack Swift (the test server,
 # its test account): what SoftLayer Object Storage was to the 2015 project.
@@ -91,6 +97,7 @@ lock: $(STAMP)
 	(echo "# The whole dependency tree, pinned. Regenerate with: make lock"; \
 	 $(BIN)/python -m pip freeze --exclude-editable | sort -f \
 	 | sed 's/^torch==\(.*\)+cpu$$/torch==\1/') > requirements.lock
+	$(BIN)/python requirements/split.py  # requirements/*.txt: the lock by kind of node
 
 # The demo's HDFS keeps its state where the hadoop user can reach it (roles/hadoop defaults).
 HDFS_STATE := /var/lib/drc-hdfs/$(shell printf '%s' '$(CURDIR)/.cluster' | sha1sum | cut -c1-12)

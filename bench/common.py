@@ -7,6 +7,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from jobs.dataset.shared import shared_root
+
 REPO = Path(__file__).resolve().parent.parent
 DRC = str(REPO / ".venv/bin/drc")
 RESULTS = REPO / "bench" / "results"
@@ -20,6 +22,15 @@ def drc(*args: str, env: dict | None = None) -> tuple[float, str]:
     if proc.returncode != 0:
         raise SystemExit(f"drc {' '.join(args)}: {proc.stdout[-3000:]}{proc.stderr[-3000:]}")
     return time.perf_counter() - start, proc.stdout
+
+
+def shared_data(rel: str, what: str) -> Path:
+    """SHARED/REL (../shared or $DRC_SHARED), or the bench stopped in one line naming it."""
+    path = shared_root() / rel
+    if not path.exists():
+        raise SystemExit(f"{path} absent: this bench needs {what} (../shared beside the project, "
+                         "or $DRC_SHARED)")  # fmt: skip
+    return path
 
 
 def write_result(name: str, result: dict) -> Path:

@@ -24,10 +24,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from common import shared_data  # bench/ is this script's path
+
 from jobs.dataset import layout
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO.parent / "shared" / "data" / "kaggle-sample"
 SIZES = layout.DEFAULT_SIZES
 
 
@@ -58,7 +59,8 @@ def replicate_samples(count: int) -> Path:
     out = REPO / ".cluster" / "bench" / f"kaggle-x{count}"
     if not out.is_dir():
         out.mkdir(parents=True)
-        sources = sorted(SAMPLES.glob("*.jpeg"))
+        samples = shared_data("data/kaggle-sample", "the 4 raw Kaggle sample photographs")
+        sources = sorted(samples.glob("*.jpeg"))
         rows = ["image,level"]
         for i in range(count):
             name = f"{100000 + i // 2}_{'left' if i % 2 == 0 else 'right'}"

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import shared_data  # bench/ is this script's path
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = REPO / ".venv" / "bin"
 
@@ -32,12 +34,13 @@ def playbook(extra: Path, *args: str) -> float:
     return time.monotonic() - start
 
 
-def one_cluster(nodes: int, root: Path) -> dict:
+def one_cluster(nodes: int, root: Path, samples: Path) -> dict:
     name = f"bench{nodes}"
     extra = root / f"{name}.json"
     extra.write_text(json.dumps({"provider": "local", "cluster": name, "NUM_NODES": nodes,
                                  "provision_state_root": str(root / "state"),
-                                 "provision_inventory_dir": str(root / "inv")}))  # fmt: skip
+                                 "provision_inventory_dir": str(root / "inv"),
+                                 "data_url": f"file://{samples}"}))  # fmt: skip
     inventory = str(root / "inv" / name / "hosts")
     provision = playbook(extra, "playbooks/start_cluster.yml")
     configure = playbook(extra, "-i", inventory, "playbooks/main.yml", "playbooks/hadoop.yml")
@@ -51,11 +54,12 @@ def one_cluster(nodes: int, root: Path) -> dict:
 
 
 def main() -> None:
+    samples = shared_data("data/kaggle-sample", "the Kaggle sample photographs it stages")
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--nodes", default="1,3,5")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="drc-bench-") as tmp:
-        runs = [one_cluster(int(n), Path(tmp)) for n in args.nodes.split(",")]
+        runs = [one_cluster(int(n), Path(tmp), samples) for n in args.nodes.split(",")]
     for run in runs:
         print(json.dumps(run))
     out = REPO / "bench" / "results" / "provision_local.json"

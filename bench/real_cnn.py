@@ -32,11 +32,11 @@ from common import REPO, drc, write_result  # bench/ is this script's path
 from jobs.cnn.grader import GraderSpec, export
 from jobs.cnn.grader import load as load_grader
 from jobs.cnn.predict import blend_eyes, load_model, score_parquet
-from jobs.cnn.tasks import fit_thresholds, make_task
+from jobs.cnn.tasks import make_task
 from jobs.dataset import layout
 from jobs.dataset.labels import parse_image_name, read_labels
 from jobs.dataset.split import DEFAULT_FRACTION, DEFAULT_SEED, held_out
-from jobs.metrics import bootstrap_kappa, quadratic_weighted_kappa, scores
+from jobs.metrics import bootstrap_kappa, fit_thresholds, quadratic_weighted_kappa, scores
 
 REAL = REPO.parent / "shared/data/eyepacs-256"
 RAW = REPO.parent / "shared/data/kaggle-sample"
@@ -93,6 +93,8 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--balance", type=float, default=0.5)
+    p.add_argument("--freeze", type=int, default=-1, help="pretrained backbones: fixed blocks")
     p.add_argument("--reuse", action="store_true", help="keep a finished training run")
     p.add_argument("--ship", action="store_true", help="write models/grader/")
     p.add_argument("--resamples", type=int, default=1000)
@@ -115,6 +117,7 @@ def main() -> None:
             "--model", args.model, "--task", args.task, "--epochs", str(args.epochs),
             "--patience", str(args.patience), "--workers", str(args.workers),
             "--batch-size", str(args.batch_size), "--lr", str(args.lr),
+            "--balance", str(args.balance), "--freeze", str(args.freeze),
             "--seed", str(TRAIN_SEED))  # fmt: skip
     train_s = time.perf_counter() - start
     metrics = json.loads((out / "metrics.json").read_text())
@@ -137,7 +140,8 @@ def main() -> None:
               "train_s": round(sum(h["seconds"] for h in metrics["history"]), 1),
               "train_wall_s": round(train_s, 1) if train_s > 1 else None,
               "train_images": metrics["history"][-1]["train_images"],
-              "batch_size": args.batch_size, "lr": args.lr,
+              "batch_size": args.batch_size, "lr": args.lr, "balance": args.balance,
+              "freeze": args.freeze, "bfloat16": metrics.get("bfloat16"),
               "best_validation_kappa": round(metrics["best_kappa"], 3)}  # fmt: skip
     views = {}
     for tta in (False, True):

@@ -17,13 +17,12 @@ import os
 import platform
 from pathlib import Path
 
-from common import REPO, drc, write_result  # bench/ is this script's path
+from common import REPO, drc, shared_data, write_result  # bench/ is this script's path
 
 from jobs.dataset.labels import parse_image_name
 from jobs.dataset.split import DEFAULT_FRACTION, DEFAULT_SEED, is_validation
 from jobs.metrics import bootstrap_kappa, quadratic_weighted_kappa
 
-REAL = REPO.parent / "shared/data/eyepacs-256"
 SIZES = (16, 32, 64, 128, 256)
 
 
@@ -41,10 +40,11 @@ def main() -> None:
     cluster = ["--master", args.master]
     out = Path(args.out)
     prep = out / "prep"
-    prep_s, _ = drc("preprocess", str(REAL / "images"), str(prep), "--labels",
-                    str(REAL / "trainLabels.csv"), *cluster)  # fmt: skip
+    real = shared_data("data/eyepacs-256", "the 6,724 real graded photographs (eyepacs-256)")
+    prep_s, _ = drc("preprocess", str(real / "images"), str(prep), "--labels",
+                    str(real / "trainLabels.csv"), *cluster)  # fmt: skip
     print(f"preprocess: {prep_s:.1f} s", flush=True)
-    labels = read_grades(REAL / "trainLabels.csv")
+    labels = read_grades(real / "trainLabels.csv")
     held_out = {image: level for image, level in labels.items()
                 if is_validation(parse_image_name(image).subject, DEFAULT_FRACTION,
                                  DEFAULT_SEED)}  # fmt: skip

@@ -22,7 +22,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from common import REPO, write_result
+from common import REPO, shared_data, write_result
 
 BIN = REPO / ".venv" / "bin"
 STATE = REPO / ".cluster" / "bench" / "salt"
@@ -67,16 +67,18 @@ def wipe(disks: list[Path]) -> None:
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
 
-def measure(nodes: int) -> dict:
+def measure(nodes: int, samples: Path) -> dict:
     name = f"bsalt{nodes}"
     extra = ("-e", json.dumps({"provider": "local", "cluster": name,
                                "provision_state_root": str(STATE / "state"),
-                               "provision_inventory_dir": str(STATE / "inventories")}))  # fmt: skip
+                               "provision_inventory_dir": str(STATE / "inventories"),
+                               "data_url": f"file://{samples}"}))  # fmt: skip
     inventory = STATE / "inventories" / name / "hosts"
     playbook = [str(BIN / "ansible-playbook"), *extra]
     run([*playbook, "-e", f"NUM_NODES={nodes}", "playbooks/start_cluster.yml"])
     disks = sorted((STATE / "state" / name / "nodes").glob("*/disk"))
-    salt = [str(BIN / "drc"), "salt", "apply", str(inventory), "--state-dir", str(STATE / name)]
+    salt = [str(BIN / "drc"), "salt", "apply", str(inventory), "--state-dir", str(STATE / name),
+            "-e", f"data_url=file://{samples}"]  # fmt: skip
     stop = [str(BIN / "drc"), "salt", "stop", str(inventory), "--state-dir", str(STATE / name)]
     ansible = [*playbook, "-i", str(inventory), *ANSIBLE_ARGS, "playbooks/main.yml",
                "playbooks/hadoop.yml"]  # fmt: skip
@@ -105,6 +107,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--nodes", default="1,3")
     args = parser.parse_args()
+    samples = shared_data("data/kaggle-sample", "the Kaggle sample photographs it stages")
     roles = [
         REPO / "roles" / r
         for r in ("firewall", "java", "python_env", "spark", "hadoop", "stage_data")
@@ -123,7 +126,7 @@ def main() -> None:
     result = {
         "what": "configure + start Spark and HDFS on namespace test hosts (provider local), "
         "cold = node disks empty, warm = second run; 2-core controller",
-        "nodes": {n: measure(int(n)) for n in args.nodes.split(",")},
+        "nodes": {n: measure(int(n), samples) for n in args.nodes.split(",")},
         "config_lines": {k: config_lines(v) for k, v in lines.items()},
     }
     write_result("salt_vs_ansible", result)

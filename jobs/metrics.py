@@ -67,3 +67,33 @@ def bootstrap_kappa(truth: dict[str, int], predicted: dict[str, int], resamples:
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(kappas, [tail, 100 - tail])
     return float(low), float(high)
+
+
+# Cut points between grades for one score per image (a regression output, or an
+# expected grade): shared by the CNN and the LR's ordinal output.
+DEFAULT_THRESHOLDS = [0.5, 1.5, 2.5, 3.5]
+
+
+def fit_thresholds(scores: np.ndarray, levels: np.ndarray, rounds: int = 3) -> list[float]:
+    """Coordinate search over the four cut points, each on a grid between its neighbours,
+    from the better start of the defaults and the cuts that give each grade its share of
+    the truth (the defaults cannot reach scores that all lie beyond them)."""
+    scores, levels = np.asarray(scores, dtype=np.float64), np.asarray(levels)
+    if len(np.unique(levels)) < 2:
+        return list(DEFAULT_THRESHOLDS)
+    shares = [float(np.mean(levels < g)) for g in range(1, 5)]
+    quantiles = np.maximum.accumulate(np.quantile(scores, shares)) + np.arange(4) * 1e-6
+
+    def kappa_of(cuts) -> float:
+        return quadratic_weighted_kappa(levels, np.digitize(scores, cuts))
+
+    cuts = max([list(DEFAULT_THRESHOLDS), [float(q) for q in quantiles]], key=kappa_of)
+    for _ in range(rounds):
+        for i in range(4):
+            # the outer cuts' ranges reach past the scores, never past a neighbour: the
+            # cuts stay increasing
+            high = cuts[i + 1] if i < 3 else max(float(scores.max()) + 1, cuts[i - 1] + 1)
+            low = cuts[i - 1] if i else min(float(scores.min()) - 1, high - 1)
+            grid = [cuts[i], *np.linspace(low, high, 41)[1:-1]]  # never worse than before
+            cuts[i] = float(max(grid, key=lambda t: kappa_of([*cuts[:i], t, *cuts[i + 1 :]])))
+    return cuts

@@ -8,15 +8,27 @@ from pathlib import Path
 from provision import core, inventory
 from provision.errors import ProvisionError
 from provision.model import NodeSpec
-from provision.providers import PROVIDERS, REPO, get_provider
+from provision.providers import PROVIDERS, REPO, get_provider, keys
 
 
 def inventory_path(args) -> Path:
     return Path(args.inventory_dir) / args.cluster / "hosts"
 
 
+def load_spec(args) -> NodeSpec:
+    """--spec, or the one start_cluster.yml kept beside the inventory (down and list need
+    its region and keys; "." is where clusters launched before #29 have it), or defaults."""
+    kept = [inventory_path(args).parent / where / "spec.json" for where in (keys.KEY_DIR, ".")]
+    path = (
+        Path(args.spec)
+        if getattr(args, "spec", None)
+        else next((p for p in kept if p.is_file()), kept[0])
+    )
+    return NodeSpec.from_dict(json.loads(path.read_text()) if path.is_file() else {})
+
+
 def cmd_up(args, provider) -> int:
-    spec = NodeSpec.from_dict(json.loads(Path(args.spec).read_text()) if args.spec else {})
+    spec = load_spec(args)
     try:
         result = core.launch(provider, args.cluster, args.nodes, spec, min_nodes=args.min_nodes,
                              confirm_shrink=args.confirm_shrink)  # fmt: skip
@@ -33,6 +45,7 @@ def cmd_up(args, provider) -> int:
         provider.ssh_key(args.cluster),
         {n.name: provider.host_vars(args.cluster, n) for n in result.nodes},
         provider.group_vars(args.cluster),
+        cnn_nodes=args.cnn_nodes,
     )
     path = inventory.write(inventory_path(args), text, REPO / "group_vars")
     summary = {
@@ -42,6 +55,7 @@ def cmd_up(args, provider) -> int:
         "created": result.created,
         "removed": result.removed,
         "failed": result.failed,
+        "unreleased": result.unreleased,
         "inventory": str(path),
         "seconds": round(result.seconds, 1),
     }
@@ -77,13 +91,20 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--min-nodes", type=int, help="accept a partial cluster this large")
             p.add_argument("--confirm-shrink", action="store_true")
             p.add_argument("--spec", help="JSON file of node shape (cores, ram_gb, disks_gb ...)")
+            p.add_argument(
+                "--cnn-nodes",
+                choices=inventory.CNN_NODES,
+                default="all",
+                help="which nodes get torch and train the CNN (cnn_workers)",
+            )
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        provider = get_provider(args.provider, state_root=args.state_root)
+        provider = get_provider(args.provider, state_root=args.state_root, spec=load_spec(args),
+                                cluster_dir=inventory_path(args).parent)  # fmt: skip
         return args.func(args, provider)
     except ProvisionError as exc:
         print(f"provision: error: {exc}", file=sys.stderr)

@@ -3,11 +3,13 @@
 Every per-node step runs in parallel and the first failure is re-raised only after all
 steps have finished, so we always know what exists. Nodes made by a run that then fails
 are released unless the cluster still reaches `min_nodes`: nothing is left billed silently.
+Every error is logged, and what could not be released is named (the node, and the command
+that releases it); a cluster left without nodes loses its cluster-wide resources too.
 """
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from provision.errors import ProvisionError
 from provision.model import MASTER, Node, NodeSpec, check_cluster_name, node_names
@@ -20,8 +22,9 @@ class LaunchResult:
     nodes: list[Node]
     created: list[str]
     removed: list[str]
-    failed: list[str]
+    failed: list[str]  # wanted but not in the cluster: not created, or released
     seconds: float
+    unreleased: list[str] = field(default_factory=list)  # released by nobody: see the log
 
 
 def log(message: str) -> None:
@@ -30,6 +33,36 @@ def log(message: str) -> None:
 
 def _sort(nodes: list[Node]) -> list[Node]:
     return sorted(nodes, key=lambda n: (n.role != MASTER, n.name))
+
+
+def _release(provider: Provider, cluster: str, nodes: list[Node]) -> list[str]:
+    """Release nodes in parallel; every failure logged with what to do. The names left."""
+    results = run_parallel(lambda n: (n.name, _try(provider.destroy, n)), nodes)[0]
+    left = [name for name, error in results if error is not None]
+    for name, error in results:
+        if error is not None:
+            log(f"CLEANUP FAILED for {name}, release it by hand (python -m provision down "
+                f"--provider {provider.name} --cluster {cluster}): {error}")  # fmt: skip
+    return left
+
+
+def _try(fn, *args) -> Exception | None:
+    try:
+        fn(*args)
+    except Exception as exc:  # noqa: BLE001 - reported by the caller
+        return exc
+    return None
+
+
+def _abandon(provider: Provider, cluster: str) -> None:
+    """A cluster with no node left gives back what it held as a whole (a security group,
+    a key): as down would."""
+    try:
+        if not provider.list(cluster):
+            provider.finish_destroy(cluster)
+    except Exception as exc:  # noqa: BLE001 - the launch's own error is the one raised
+        log(f"CLEANUP FAILED for {cluster}'s cluster-wide resources, run python -m provision "
+            f"down --provider {provider.name} --cluster {cluster}: {exc}")  # fmt: skip
 
 
 def launch(
@@ -49,7 +82,11 @@ def launch(
     min_nodes = count if min_nodes is None else min_nodes
     if not 1 <= min_nodes <= count:
         raise ProvisionError("min_nodes", f"{min_nodes} must lie in 1..NUM_NODES ({count})")
-    provider.prepare(cluster)
+    try:
+        provider.prepare(cluster)
+    except Exception:
+        _abandon(provider, cluster)
+        raise
     existing = {n.name: n for n in provider.list(cluster)}
     wanted = node_names(cluster, count)
     wanted_names = {name for name, _ in wanted}
@@ -60,9 +97,9 @@ def launch(
     removed = []
     if surplus:
         log(f"removing {len(surplus)} surplus workers: {', '.join(surplus)}")
-        _, errors = run_parallel(provider.destroy, [existing.pop(n) for n in surplus])
-        if errors:
-            raise errors[0]
+        left = _release(provider, cluster, [existing.pop(n) for n in surplus])
+        if left:
+            raise ProvisionError(cluster, f"could not remove {', '.join(left)} (see above)")
         removed = surplus
 
     missing = [(name, role) for name, role in wanted if name not in existing]
@@ -76,34 +113,39 @@ def launch(
     ready_names = {n.name for n in ready}
     failures = [n for n in candidates if n.name not in ready_names]
     errors = create_errors + wait_errors
+    for error in errors:
+        log(f"FAILED: {error}")
     master_ok = any(n.role == MASTER for n in ready)
     if errors and (len(ready) < min_nodes or not master_ok):
-        new_names = {n.name for n in made}
         log(f"{len(ready)}/{count} nodes ready (min_nodes={min_nodes}): releasing the "
             f"{len(made)} nodes this run created")  # fmt: skip
-        _, cleanup_errors = run_parallel(provider.destroy, made)
-        for exc in cleanup_errors:
-            log(f"CLEANUP FAILED, release by hand: {exc}")
-        raise ProvisionError(cluster, f"launch failed ({len(new_names)} created and released): "
-                                f"{errors[0]}") from errors[0]  # fmt: skip
+        left = _release(provider, cluster, made)
+        _abandon(provider, cluster)
+        kept = f"; NOT released: {', '.join(left)}" if left else ""
+        summary = f"{len(made)} created, {len(made) - len(left)} released{kept}"
+        raise ProvisionError(
+            cluster, f"launch failed ({summary}; {len(errors)} errors, the first: {errors[0]})"
+        ) from errors[0]
+    left = []
     if failures:
         log(f"continuing with {len(ready)}/{count} nodes (min_nodes={min_nodes}); releasing "
             f"{', '.join(n.name for n in failures)}")  # fmt: skip
-        run_parallel(provider.destroy, failures)
+        left = _release(provider, cluster, failures)
     return LaunchResult(
         nodes=_sort(ready),
         created=[n.name for n in made if n.name in ready_names],
         removed=removed,
-        failed=[n.name for n in failures],
+        failed=sorted(wanted_names - ready_names),
         seconds=time.monotonic() - start,
+        unreleased=left,
     )
 
 
 def destroy(provider: Provider, cluster: str) -> list[str]:
     check_cluster_name(cluster)
     nodes = provider.list(cluster)
-    _, errors = run_parallel(provider.destroy, nodes)
-    if errors:
-        raise ProvisionError(cluster, f"could not release every node: {errors[0]}") from errors[0]
+    left = _release(provider, cluster, nodes)
+    if left:
+        raise ProvisionError(cluster, f"could not release {', '.join(left)} (see above)")
     provider.finish_destroy(cluster)
     return [n.name for n in nodes]

@@ -7,6 +7,12 @@ from pathlib import Path
 
 from provision.model import MASTER, Node
 
+# Which nodes train or grade with the CNN (the cnn_workers group: torch in their venv, the
+# python_env role). "all" by default: `drc train-cnn --distributed` puts its processes on
+# whichever executors Spark gives it, so every worker needs torch; "master" (grading and
+# one-process training) or "none" leaves the other nodes without it.
+CNN_NODES = ("all", "master", "none")
+
 
 def render(
     cluster: str,
@@ -15,12 +21,14 @@ def render(
     ssh_key: str | None,
     host_vars: dict[str, dict],
     group_vars: dict[str, str],
+    cnn_nodes: str = "all",
 ) -> str:
     def line(node: Node) -> str:
         # Per host, not [all:vars]: the project's group_vars/all outranks an inventory's
         # [all:vars], and these must win (cluster_root, drc_src ...).
         fields = {
-            "ansible_host": node.public_ip,
+            # a node in a private subnet has no public address: reach it on its own
+            "ansible_host": node.public_ip or node.private_ip,
             "ansible_user": node.ssh_user,
             "spark_bind_address": node.private_ip,
             **group_vars,
@@ -28,14 +36,18 @@ def render(
         }
         return node.name + "".join(f" {k}={v}" for k, v in fields.items())
 
+    if cnn_nodes not in CNN_NODES:
+        raise ValueError(f"cnn_nodes={cnn_nodes!r}: one of {', '.join(CNN_NODES)}")
     masters = [n for n in nodes if n.role == MASTER]
     workers = nodes  # the master node runs a worker too: no core sits idle
+    cnn = {"all": nodes, "master": masters, "none": []}[cnn_nodes]
     out = [f"# Cluster {cluster}: written by provision; regenerated on every launch.", ""]
     for group, members in (
         ("spark_master", masters),
         ("spark_workers", workers),
         ("hdfs_namenode", masters),
         ("hdfs_datanodes", workers),
+        ("cnn_workers", cnn),
     ):
         out += [f"[{group}]", *(line(n) for n in members), ""]
     all_vars = {
@@ -75,11 +87,15 @@ def write(path: Path, text: str, group_vars_dir: Path) -> Path:
 
 
 def remove(directory: Path) -> None:
-    """The cluster's inventory directory: hosts, spec.json, group_vars (its links and the
-    cluster's secrets: they end with the cluster)."""
+    """The cluster's inventory directory: hosts, .provision/spec.json, group_vars (its links
+    and the cluster's secrets: they end with the cluster). A key made for the cluster goes
+    with the cloud's copy (the provider's finish_destroy)."""
     directory = Path(directory)
-    for name in ("hosts", "spec.json"):
+    for name in ("hosts", "spec.json", ".provision/spec.json"):  # spec.json: the old place
         (directory / name).unlink(missing_ok=True)
+    hidden = directory / ".provision"
+    if hidden.is_dir() and not any(hidden.iterdir()):
+        hidden.rmdir()
     group_vars = directory / "group_vars"
     if group_vars.is_symlink():
         group_vars.unlink()

@@ -21,22 +21,38 @@ class Node:
 
 @dataclass(frozen=True)
 class NodeSpec:
-    """One machine shape. Each provider reads the fields it knows."""
+    """One machine shape and the cluster's cloud settings. Each provider reads the fields it
+    knows (group_vars/all/cluster.yml, provision_spec, documents them)."""
 
     cores: int = 4
     ram_gb: int = 16
-    disks_gb: tuple[int, ...] = (100, 500)  # the second disk holds HDFS
+    disks_gb: tuple[int, ...] = (100, 500)  # the second disk holds HDFS (roles/data_disk)
+    # The login Ansible uses: "" = the provider's own (SoftLayer root, AWS's Debian admin).
+    ssh_user: str = ""
+    # The private key of a key the user registered (key_name / ssh_key_ids); with none
+    # of those, each cluster gets a key of its own, kept beside its inventory.
+    ssh_key_file: str = ""
+    # SoftLayer
     datacenter: str = "dal13"
     os_image: str = "DEBIAN_12_64"
     ssh_key_ids: tuple[int, ...] = ()
     hourly: bool = True
     domain: str = "dr-cluster.local"
+    flavor: str = ""  # e.g. B1_16X64X100: sets cores and memory (cores/ram_gb are then unused)
     # AWS
+    region: str = ""
     instance_type: str = "m5.xlarge"
     image_id: str = ""
     key_name: str = ""
     subnet_id: str = ""
     security_group_ids: tuple[str, ...] = ()
+    # Who may reach SSH and the web UIs: "" = this launcher's public address (a private
+    # subnet: its VPC's range, since the launcher must then sit inside it).
+    admin_cidr: str = ""
+    admin_ports: tuple[int, ...] = (22, 4040, 8080, 8081, 9864, 9870)
+    spot: bool = False
+    imds_v2: bool = True  # instance metadata only with a session token
+    iam_instance_profile: str = ""
     extra: dict = field(default_factory=dict)
 
     @classmethod

@@ -1,11 +1,13 @@
-"""Shared fixtures: paths of the repo and of the real Kaggle sample images."""
+"""Shared fixtures: the repo's path, and the parts of the shared data beside it (each skips
+the tests that use it where it is absent: tests/support/shared.py)."""
 
 from pathlib import Path
 
 import pytest
 
+from tests.support.shared import shared_path
+
 REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO.parent / "shared" / "data" / "kaggle-sample"
 
 
 @pytest.fixture(scope="session")
@@ -15,11 +17,19 @@ def repo() -> Path:
 
 @pytest.fixture(scope="session")
 def sample_dir() -> Path:
-    if not SAMPLES.is_dir():
-        pytest.fail(f"{SAMPLES}: the Kaggle sample images must sit beside the repo (../shared)")
-    return SAMPLES
+    return shared_path("data/kaggle-sample", "the 4 raw Kaggle sample photographs")
 
 
 @pytest.fixture(scope="session")
 def sample_images(sample_dir: Path) -> dict[str, bytes]:
     return {p.stem: p.read_bytes() for p in sorted(sample_dir.glob("*.jpeg"))}
+
+
+@pytest.fixture(scope="session")
+def real_dir() -> Path:
+    return shared_path("data/eyepacs-256", "the 6,724 real graded photographs (eyepacs-256)")
+
+
+@pytest.fixture(scope="session")
+def seed_dir() -> Path:
+    return shared_path("seed", "the 2015 project's report and measurements")

@@ -82,3 +82,13 @@ def test_the_bootstrap_draws_both_eyes_of_a_subject_together():
     pred = _eyes([2, 2] * 40)
     low, high = metrics.bootstrap_kappa(truth, pred, resamples=200)
     assert low == high
+
+
+def test_thresholds_stay_increasing_when_every_score_is_beyond_the_defaults():
+    from jobs.metrics import fit_thresholds
+
+    levels = np.array([0, 1, 2, 3, 4] * 4)
+    for scores in (levels * 0.01 + 3.0, levels * 0.01 - 2.0):
+        cuts = fit_thresholds(scores, levels)
+        assert all(a < b for a, b in zip(cuts, cuts[1:], strict=False))
+        assert quadratic_weighted_kappa(levels, np.digitize(scores, cuts)) > 0.9

@@ -1,15 +1,27 @@
-"""drc train-cnn | predict-cnn: the PyTorch CNN, alone or on the cluster."""
+"""drc train-cnn | features | predict-cnn | grade: the PyTorch CNN, alone or on the cluster."""
 
 import argparse
+import importlib.util
 from pathlib import Path
 
 from jobs.cli.common import add_cluster_args, add_reports_arg, cluster_target
-from jobs.cnn.config import DEVICES, GRADER_FILE, MODELS, TASKS, TrainConfig
+from jobs.cnn.config import DEVICES, GRADER_FILE, MODELS, PRECISIONS, TASKS, TrainConfig
 from jobs.dataset import fs
 from jobs.errors import DrcError
+from jobs.features.config import BACKBONES, POOLINGS, FeaturesConfig
+
+
+def need_torch() -> None:
+    """One line, not a traceback, on a node without the CNN stack (python_env installs
+    requirements/cnn.txt on the inventory's cnn_workers only); the driver of a distributed
+    run imports torch too."""
+    if importlib.util.find_spec("torch") is None:
+        raise DrcError("torch", "not installed in this venv: only the hosts in the inventory's "
+                                "cnn_workers get requirements/cnn.txt")  # fmt: skip
 
 
 def cmd_train_cnn(args: argparse.Namespace) -> int:
+    need_torch()
     cfg = TrainConfig.from_namespace(args)
     if args.distributed:
         from jobs.cluster.submit import submit_app
@@ -29,7 +41,24 @@ def cmd_train_cnn(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_features(args: argparse.Namespace) -> int:
+    need_torch()
+    from jobs.cluster.submit import submit_app
+    from jobs.features.config import FeaturesConfig
+
+    cfg = FeaturesConfig.from_namespace(args).resolved()
+    report = submit_app("features", cfg.to_dict(), args.reports or cfg.out, cluster_target(args))
+    rate = report.get("images_per_s")
+    where = fs.join(cfg.out, f"size={cfg.size}")
+    print(f"features of {report['images']} images ({report['features']} per image, "
+          f"{cfg.model} {cfg.pooling}, {cfg.views} view(s)) -> {where}"
+          + (f"; {report['seconds']:.1f} s in Spark, {rate:.1f} images/s on "
+             f"{report['cores']} cores" if rate else ""))  # fmt: skip
+    return 0
+
+
 def cmd_predict_cnn(args: argparse.Namespace) -> int:
+    need_torch()
     from jobs.cnn.predict import predict
 
     count = predict(args.checkpoint, args.data, Path(args.out),
@@ -40,6 +69,7 @@ def cmd_predict_cnn(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    need_torch()
     from jobs.cnn.grader import grade_photos
 
     if args.report and not args.labels:
@@ -96,11 +126,38 @@ def register(sub) -> None:
                    help="grade shares per epoch go as count**B (1: as is, 0: equal)")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--device", choices=DEVICES, default=d.device)
+    p.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=d.pretrained,
+                   help="start an efficientnet-lite model from its ImageNet weights")  # fmt: skip
+    p.add_argument("--freeze", type=int, default=d.freeze, metavar="N",
+                   help="keep the backbone's first N blocks fixed (-1: its first four "
+                   "stages)")  # fmt: skip
+    p.add_argument("--precision", choices=PRECISIONS, default=d.precision,
+                   help="auto: bfloat16 on a GPU, and on a CPU with native bfloat16 for "
+                   "the pretrained backbones")  # fmt: skip
     p.add_argument("--distributed", type=int, metavar="N",
                    help="N processes on the Spark cluster (TorchDistributor)")  # fmt: skip
     add_cluster_args(p)
     add_reports_arg(p)
     p.set_defaults(func=cmd_train_cnn)
+
+    f = FeaturesConfig
+    p = sub.add_parser("features", help="the pretrained backbone's pooled features of every "
+                       "image, on the cluster (LR trains on them: drc train-lr OUT)")  # fmt: skip
+    p.add_argument("data", help="preprocess output (DATA/size=N/), a path or hdfs://")
+    p.add_argument("--out", required=True, help="OUT/size=N/: features in the preprocess "
+                   "layout (a path or hdfs://)")  # fmt: skip
+    p.add_argument("--size", type=int, default=f.size)
+    p.add_argument("--model", choices=BACKBONES, default=f.model)
+    p.add_argument("--pooling", choices=POOLINGS, default=f.pooling)
+    p.add_argument("--views", type=int, choices=(1, 8), default=f.views,
+                   help="8: the mean over the dihedral views")  # fmt: skip
+    p.add_argument("--batch-size", type=int, default=f.batch_size)
+    p.add_argument("--threads", type=int, default=f.threads, help="torch threads per task")
+    p.add_argument("--precision", choices=PRECISIONS, default=f.precision)
+    p.add_argument("--partitions", type=int, default=f.partitions)
+    add_cluster_args(p)
+    add_reports_arg(p)
+    p.set_defaults(func=cmd_features)
 
     p = sub.add_parser("predict-cnn", help="Kaggle submission CSV from a CNN checkpoint")
     p.add_argument("checkpoint", help="OUT/best.pt or OUT/checkpoint.pt of train-cnn (a "

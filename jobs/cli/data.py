@@ -2,6 +2,7 @@
 and synthetic data sets."""
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from jobs.cli.common import sizes_arg
 from jobs.dataset import SYNTH_SEED
+from jobs.dataset.shared import shared_root
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
@@ -71,12 +73,13 @@ def cmd_synth_features(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_set(args: argparse.Namespace) -> int:
-    from jobs.dataset.demo_set import UNSEEN, build
+    from jobs.dataset.demo_set import choose
 
-    shared = Path(args.shared)
-    done = build(Path(args.out), shared / "kaggle-sample", shared / "eyepacs-256", args.eyes)
-    print(f"demo photographs in {args.out}: {done['raw']} raw samples + {done['unseen']} "
-          f"real eyes the grader never saw ({UNSEEN}); {done['copied']} copied now")  # fmt: skip
+    data = Path(args.data) if args.data else None
+    chosen = choose(Path(args.out), data, Path(args.shared), args.eyes)
+    print(f"demo photographs in {chosen.photos}: {chosen.source}; {chosen.done}")
+    if args.vars:
+        Path(args.vars).write_text(json.dumps(chosen.playbook_vars(), indent=1) + "\n")
     return 0
 
 
@@ -120,9 +123,13 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=SYNTH_SEED)
     p.set_defaults(func=cmd_synth_features)
 
-    p = sub.add_parser("demo-set", help="the demo's photographs: raw samples + held-out real eyes")
+    p = sub.add_parser("demo-set", help="the demo's photographs in OUT/KIND: a user's Kaggle "
+                       "data, the shared samples + unseen real eyes, or synthetic")  # fmt: skip
     p.add_argument("out")
-    p.add_argument("--eyes", type=int, default=600, help="held-out real eyes at most")
-    p.add_argument("--shared", default=str(Path(__file__).resolve().parents[3] / "shared" / "data"),
+    p.add_argument("--data", help="Kaggle's photographs: a train/ folder with trainLabels.csv, "
+                   "or the split zip (a folder with train.zip.001 ..., or one part)")  # fmt: skip
+    p.add_argument("--eyes", type=int, default=600, help="eyes the CNN is scored on, at most")
+    p.add_argument("--shared", default=str(shared_root() / "data"),
                    help="the shared data directory (kaggle-sample/, eyepacs-256/)")  # fmt: skip
+    p.add_argument("--vars", help="write the playbook variables for this set here (JSON)")
     p.set_defaults(func=cmd_demo_set)

@@ -9,7 +9,7 @@ from jobs.cli.common import add_cluster_args, add_reports_arg, cluster_target, i
 from jobs.cluster.scala_build import DEFAULT_JAR, Sbt
 from jobs.dataset import layout
 from jobs.errors import DrcError
-from jobs.lr.config import KERNELS, SOLVERS, LRConfig
+from jobs.lr.config import KERNELS, OUTPUTS, SOLVERS, LRConfig
 
 
 def lr_config(args: argparse.Namespace) -> LRConfig:
@@ -37,6 +37,9 @@ def cmd_train_lr(args: argparse.Namespace) -> int:
             "recall per grade: "
             + ", ".join(f"{g}: {v:.2f}" if v is not None else f"{g}: -" for g, v in recall)
         )
+    if "argmax_kappa" in r:
+        print(f"ordinal output (thresholds {r['thresholds']}); argmax would score kappa "
+              f"{r['argmax_kappa']:.3f}")  # fmt: skip
     if "numpy_baseline" in r:
         nb = r["numpy_baseline"]
         print(
@@ -136,6 +139,9 @@ def register(sub) -> None:
                    help="also fit the model without Spark; report the time ratio")  # fmt: skip
     p.add_argument("--kernel", choices=KERNELS, default=LRConfig.kernel,
                    help="blocks gradient kernel: fused (numba, default) or numpy")  # fmt: skip
+    p.add_argument("--output", choices=OUTPUTS, default=LRConfig.output,
+                   help="grades by argmax, or ordinal: the expected grade cut at thresholds "
+                   "fitted for kappa (blocks solver)")  # fmt: skip
     p.add_argument(
         "--jar",
         default=str(DEFAULT_JAR),

@@ -26,7 +26,8 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
         partitions=args.partitions, max_iter=args.max_iter, normalise=args.normalise,
         seed=args.seed,
     )  # fmt: skip
-    table = run(cfg, cluster_target(args), reports=args.reports, namenode_ui=args.namenode_ui)
+    table = run(cfg, cluster_target(args), reports=args.reports, namenode_ui=args.namenode_ui,
+                data_source=args.data_source)  # fmt: skip
     print(format_report(table))
     return 0
 
@@ -92,6 +93,7 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="output directory (a path or hdfs://)")
     p.add_argument("--namenode-ui", help="the HDFS NameNode's web UI, linked in the report "
                    "(default: http://NAMENODE:9870 of an hdfs:// DATA_DIR or OUT)")  # fmt: skip
+    p.add_argument("--data-source", help="what the photographs are, one line for the report")
     add_reports_arg(p)
     add_cluster_args(p)
     p.add_argument("--sizes", type=sizes_arg, default=PreprocessConfig.sizes)

@@ -19,7 +19,7 @@ from jobs.errors import DrcError
 REPO = Path(__file__).resolve().parents[2]
 VAULT_PASSWORD = REPO / "provision" / "vault_password.sh"
 # The roles whose settings the Salt states read (their defaults and vars).
-ROLES = ("firewall", "java", "python_env", "spark", "hadoop", "stage_data", "run_jobs")
+ROLES = ("firewall", "java", "python_env", "spark", "hadoop", "sbt", "stage_data", "run_jobs")
 # Settings made of vault values: only in the secret part of the pillar.
 SECRET_VARS = frozenset({
     "spark_auth_secret",

@@ -76,9 +76,10 @@ def results(app_report: dict, stages: dict[str, float]) -> dict:
 
 
 def run(cfg: PipelineConfig, cluster: ClusterTarget, reports: fs.PathLike | None = None,
-        namenode_ui: str | None = None) -> dict:  # fmt: skip
+        namenode_ui: str | None = None, data_source: str | None = None) -> dict:  # fmt: skip
     """The pipeline app; its reports and logs go to REPORTS (default: OUT's run directory).
-    NAMENODE_UI (default: from an hdfs:// input or output) is linked in the report."""
+    NAMENODE_UI (default: from an hdfs:// input or output) is linked in the report, and
+    DATA_SOURCE (what the photographs are) heads it."""
     out = cfg.preprocess.output
     reports = reports or out
     start = time.perf_counter()
@@ -96,6 +97,8 @@ def run(cfg: PipelineConfig, cluster: ClusterTarget, reports: fs.PathLike | None
     table = results(report, stages)
     table["namenode_ui"] = namenode_ui or fs.namenode_ui(cfg.preprocess.input, out)
     table["out"] = str(out)
+    if data_source:
+        table["data_source"] = data_source
     if table["predictions"]:
         from jobs.report.page import interval
 

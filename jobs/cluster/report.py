@@ -2,7 +2,8 @@
 
 
 def format_report(report: dict) -> str:
-    rows = [
+    rows = [("data", report["data_source"])] if report.get("data_source") else []
+    rows += [
         ("images read", report["images_read"]),
         ("images quarantined", report["images_quarantined"]),
     ]

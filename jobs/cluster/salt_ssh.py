@@ -34,7 +34,8 @@ from jobs.errors import DrcError
 SALT_TREE = REPO / "salt"
 # What the states may fetch with salt://: the roles (templates, files) and the project's
 # code (a node with its own copy). Links, so the file server never walks .venv or .cluster.
-FILE_ROOT_LINKS = ("roles", "jobs", "provision", "pyproject.toml", "requirements.lock")
+FILE_ROOT_LINKS = ("roles", "jobs", "provision", "pyproject.toml", "requirements.lock",
+                   "requirements")  # fmt: skip
 # The Jinja settings of Ansible's template module, so that both paths render alike.
 JINJA_ENV = {"trim_blocks": True, "lstrip_blocks": False}
 APPLY_TIMEOUT_S = 3600.0  # one phase, all hosts: bounds a hung node
@@ -49,6 +50,7 @@ class Phase:
 
 PHASES = (
     Phase("configure", "all", ("firewall", "java", "python_env", "spark", "hadoop")),
+    Phase("sbt", "spark_master", ("sbt",)),  # the Scala job's jar, where spark-submit runs
     Phase("hdfs", "all", ("hadoop.start",)),
     Phase("hdfs-check", "hdfs_namenode", ("hadoop.check",)),
     Phase("stage", "hdfs_namenode", ("stage_data", "hadoop.put")),

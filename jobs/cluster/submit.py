@@ -25,7 +25,7 @@ SPARK_APPS = Path(__file__).resolve().parents[1] / "spark" / "apps.py"
 # start-up work cost the preprocess job's first second ~2 core-seconds of the 2 cores
 # (measured: JVM CPU in the job 3.7 -> 1.9 s, the 2,000-image job 16.2 -> 15.4 s); code
 # compiled by C1 alone schedules tasks just as well. Apps with JVM compute keep C2.
-SCHEDULING_ONLY_APPS = {"preprocess"}
+SCHEDULING_ONLY_APPS = {"preprocess", "features"}
 C1_ONLY = tuple(
     f"spark.{side}.extraJavaOptions=-XX:TieredStopAtLevel=1" for side in ("driver", "executor")
 )
@@ -137,7 +137,7 @@ def submit_app(app: str, config: dict | None, out: layout.PathLike, cluster: Clu
         target, main_class, args = jar[0], jar[1], [str(result_path), *jar[2]]
     spark_submit(
         target, args, cluster.master, layout.submit_log(out, app), cluster.conf_dir,
-        echo=lambda line: line.startswith("preprocess:"), main_class=main_class,
+        echo=lambda line: line.startswith(("preprocess:", "features:")), main_class=main_class,
         spark_conf=spark_conf(app, jar and jar[0], cluster),
     )  # fmt: skip
     report = json.loads(result_path.read_text())

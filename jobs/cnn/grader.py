@@ -16,7 +16,7 @@ from jobs.cnn.config import GRADER_FILE
 from jobs.cnn.models import build
 from jobs.cnn.predict import blend_eyes, score_batches, write_grades
 from jobs.cnn.tasks import make_task
-from jobs.cnn.train import pick_device
+from jobs.cnn.train import pick_device, use_bf16
 from jobs.dataset.labels import list_images
 from jobs.errors import DrcError
 from jobs.preprocess.task import process_paths
@@ -59,6 +59,7 @@ def load(path: Path, device) -> tuple[torch.nn.Module, GraderSpec]:
     model = build(spec.model, spec.size, make_task(spec.task).outputs)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v
                            for k, v in saved["weights"].items()})  # fmt: skip
+    model.bf16 = use_bf16("auto", torch.device(device), spec.model)  # as it was measured
     return model.to(device).eval(), spec
 
 

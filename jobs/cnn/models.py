@@ -82,13 +82,38 @@ class DrNetSmall(DrNet):
         super().__init__(size, outputs, widths=(16, 32, 64, 128))
 
 
-MODELS = {"seed2015": Seed2015, "drnet": DrNet, "drnet-small": DrNetSmall}
-MIN_SIZE = {"seed2015": 40, "drnet": 32, "drnet-small": 32}
+def _backbone(name: str):
+    def make(size: int, outputs: int, pretrained: bool = False):
+        from jobs.cnn import efficientnet
+
+        if pretrained:
+            return efficientnet.pretrained(name, outputs)
+        return efficientnet.EfficientNetLite(name, outputs)
+
+    return make
 
 
-def build(name: str, size: int, outputs: int) -> nn.Module:
+MODELS = {"seed2015": Seed2015, "drnet": DrNet, "drnet-small": DrNetSmall,
+          "efficientnet-lite0": _backbone("efficientnet-lite0"),
+          "efficientnet-lite2": _backbone("efficientnet-lite2")}  # fmt: skip
+MIN_SIZE = {"seed2015": 40, "drnet": 32, "drnet-small": 32, "efficientnet-lite0": 32,
+            "efficientnet-lite2": 32}  # fmt: skip
+# blocks of a backbone fixed by default (TrainConfig.freeze -1): its first four stages
+DEFAULT_FREEZE = {"efficientnet-lite0": 8, "efficientnet-lite2": 11}
+
+
+def build(name: str, size: int, outputs: int, *, pretrained: bool = False,
+          freeze: int = 0) -> nn.Module:  # fmt: skip
+    """A network; `pretrained` loads a backbone's ImageNet weights (checked), `freeze`
+    keeps its first blocks fixed (-1: DEFAULT_FREEZE). A grader or checkpoint is built
+    without `pretrained`: its file holds every weight."""
     if name not in MODELS:
         raise DrcError("--model", f"{name!r} is not one of {', '.join(MODELS)}")
     if size < MIN_SIZE[name]:
         raise DrcError("--size", f"{size} px is too small for {name} (at least {MIN_SIZE[name]})")
-    return MODELS[name](size, outputs).to(memory_format=torch.channels_last)
+    if name in DEFAULT_FREEZE:
+        model = MODELS[name](size, outputs, pretrained)
+        model.freeze(DEFAULT_FREEZE[name] if freeze < 0 else freeze)
+    else:
+        model = MODELS[name](size, outputs)
+    return model.to(memory_format=torch.channels_last)

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 from jobs.cnn.data import ParquetImages, to_input
 from jobs.cnn.models import build
 from jobs.cnn.tasks import Task, make_task
-from jobs.cnn.train import autocast, load_saved, pick_device
+from jobs.cnn.train import autocast, load_saved, pick_device, use_bf16
 from jobs.dataset import fs
 from jobs.errors import DrcError
 
@@ -28,6 +28,8 @@ def load_model(checkpoint: fs.PathLike, device):
     task = make_task(cfg["task"])
     model = build(cfg["model"], cfg["size"], task.outputs).to(device)
     model.load_state_dict(saved["model"])
+    # scored as it was validated in training (bfloat16 or not)
+    model.bf16 = use_bf16(cfg.get("precision", "auto"), torch.device(device), cfg["model"])
     return model.eval(), task, cfg, saved["state"]["thresholds"]
 
 
@@ -51,7 +53,7 @@ def score_batches(model, task: Task, batches: Iterable[tuple[torch.Tensor, list[
     mean over the 8 symmetries of the square, as training saw them."""
     names, scores = [], []
     views = range(8) if tta else range(1)
-    with torch.no_grad(), autocast(device):
+    with torch.no_grad(), autocast(device, getattr(model, "bf16", None)):
         for x, batch_names in batches:
             batch = to_input(x, device)
             total = 0

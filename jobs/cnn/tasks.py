@@ -10,8 +10,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from jobs.metrics import quadratic_weighted_kappa
-
 
 @dataclass
 class Task:
@@ -58,22 +56,3 @@ class Task:
 
 def make_task(name: str) -> Task:
     return Task(name, {"binary04": 1, "grade": 5, "ordinal": 1}[name])
-
-
-DEFAULT_THRESHOLDS = [0.5, 1.5, 2.5, 3.5]
-
-
-def fit_thresholds(scores: np.ndarray, levels: np.ndarray, rounds: int = 3) -> list[float]:
-    """Coordinate search over the four cut points, each on a grid between its neighbours."""
-    cuts = list(DEFAULT_THRESHOLDS)
-    if len(np.unique(levels)) < 2:
-        return cuts
-    for _ in range(rounds):
-        for i in range(4):
-            low = cuts[i - 1] if i else float(scores.min()) - 1
-            high = cuts[i + 1] if i < 3 else float(scores.max()) + 1
-            grid = np.linspace(low, high, 41)[1:-1]
-            best = max(grid, key=lambda t: quadratic_weighted_kappa(
-                levels, np.digitize(scores, [*cuts[:i], t, *cuts[i + 1:]])))  # fmt: skip
-            cuts[i] = float(best)
-    return cuts

@@ -44,7 +44,8 @@ def executor_peaks(spark: SparkSession) -> dict:
 def estimator(cfg: LRConfig) -> BlocksLogisticRegression:
     return BlocksLogisticRegression(reg=cfg.reg, max_iter=cfg.max_iter,
                                     class_weight="balanced" if cfg.class_weights else None,
-                                    standardize=cfg.standardize, kernel=cfg.kernel)  # fmt: skip
+                                    standardize=cfg.standardize, kernel=cfg.kernel,
+                                    output=cfg.output)  # fmt: skip
 
 
 def scored_blocks(cfg: LRConfig, blocks: list[dict]) -> list[dict]:
@@ -61,8 +62,10 @@ def fit_blocks(spark: SparkSession, cfg: LRConfig, blocks: list[dict], timings: 
     sc = spark.sparkContext
     val = scored_blocks(cfg, blocks)
     bc = sc.broadcast(model)
+    ordinal = cfg.output == "ordinal"
     parts = sc.parallelize(val, max(1, len(val))).map(
-        lambda b: bc.value.predict_blocks([b])
+        lambda b: (*bc.value.predict_blocks([b]),
+                   bc.value.predict_blocks([b], argmax=True)[2] if ordinal else None)
     ).collect()  # fmt: skip
     images = [str(i) for p in parts for i in p[0]]
     truth = [int(t) for p in parts for t in p[1]]
@@ -76,10 +79,15 @@ def fit_blocks(spark: SparkSession, cfg: LRConfig, blocks: list[dict], timings: 
         "converged": model.converged_,
         "python_worker_peak_rss_mb": round(model.worker_peak_mb_),
         "model": str(layout.model_file(cfg.out)),
+        "output": cfg.output,
         **scores(truth, pred),
         # per image, for the report's examples and interval (1,300 eyes: ~40 KB of JSON)
         "predictions": [list(row) for row in zip(images, truth, pred, strict=True)],
     }
+    if ordinal:  # what argmax would have scored, from the same model
+        argmax = [int(t) for p in parts for t in p[3]]
+        info["argmax_kappa"] = quadratic_weighted_kappa(truth, argmax) if truth else None
+        info["thresholds"] = [round(float(c), 4) for c in model.thresholds_]
     if cfg.compare_numpy:
         start = time.perf_counter()
         base = estimator(cfg).fit(blocks)

@@ -52,15 +52,22 @@ def blocks_key(files: list[tuple[str, int]], size: int, fraction: float, seed: i
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def row_width(parquet) -> int:
+    """Bytes a row: size x size x 3 for pixels; for `drc features` output, the features."""
+    if not parquet.metadata.num_rows:
+        return 0
+    return len(parquet.read_row_group(0, columns=["pixels"]).column(0)[0].as_py())
+
+
 def build_blocks(source: str, part: int, key: str, size: int, fraction: float,
                  seed: int) -> list[dict]:  # fmt: skip
     """One Parquet file -> its training and validation blocks in this node's cache, and
     their descriptors. Pixels are read a batch at a time into the memory-mapped block."""
     import pyarrow.parquet as pq
 
-    width = size * size * 3
     with fs.open_read(source) as handle:
         parquet = pq.ParquetFile(handle)
+        width = row_width(parquet)
         meta = parquet.read(columns=["image", "level", "subject"]).to_pydict()
         labelled = [lv is not None for lv in meta["level"]]
         held_out = {s: split.is_validation(s, fraction, seed) for s in set(meta["subject"])}
@@ -86,6 +93,9 @@ def build_blocks(source: str, part: int, key: str, size: int, fraction: float,
         first = 0
         for batch in parquet.iter_batches(batch_size=batch_rows, columns=["pixels"]):
             for i, pixels in enumerate(batch.column(0).to_pylist(), start=first):
+                if labelled[i] and len(pixels) != width:
+                    raise DrcError(source, f"{meta['image'][i]} has {len(pixels)} values, "
+                                           f"the file's first row {width}")  # fmt: skip
                 if labelled[i]:
                     x, where, _, _ = arrays[side[i]]
                     x[where[i]] = np.frombuffer(pixels, dtype=np.uint8)

@@ -10,6 +10,7 @@ from jobs.errors import DrcError
 
 SOLVERS = ("blocks", "ml", "scala")
 KERNELS = ("fused", "numpy")  # the keys of kernels.KERNELS (a test keeps them equal)
+OUTPUTS = ("argmax", "ordinal")  # model.OUTPUTS
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,15 @@ class LRConfig(JsonConfig):
     # False: no subject held out, scored on the training images (the report says so);
     # the pipeline's choice for a handful of patients
     holdout: bool = True
+    # argmax: the most probable grade; ordinal: the expected grade cut at thresholds
+    # fitted for kappa on the training rows (blocks solver)
+    output: str = "argmax"
 
     def __post_init__(self) -> None:
         checks = [
             ("solver", self.solver in SOLVERS, f"not one of {', '.join(SOLVERS)}"),
             ("kernel", self.kernel in KERNELS, f"not one of {', '.join(KERNELS)}"),
+            ("output", self.output in OUTPUTS, f"not one of {', '.join(OUTPUTS)}"),
             ("validation", 0 < self.validation < 1, "is not a fraction in (0, 1)"),
             ("reg", self.reg >= 0, "is negative"),
             ("max_iter", self.max_iter >= 1, "must be at least 1"),
@@ -43,6 +48,9 @@ class LRConfig(JsonConfig):
         for name, ok, reason in checks:
             if not ok:
                 raise DrcError(option(name), f"{getattr(self, name)} {reason}")
+        if self.output != "argmax" and self.solver != "blocks":
+            raise DrcError("--output", f"{self.output} is the blocks solver's; --solver "
+                                       f"{self.solver} grades by argmax")  # fmt: skip
         if self.elastic_net and self.solver != "ml":
             raise DrcError("--elastic-net", f"--solver {self.solver} is L2 only; use --solver ml")
 

@@ -167,6 +167,19 @@ def objective(
     return value, grad_w, grad_b
 
 
+def expected_grade(x: np.ndarray, w_raw: np.ndarray, b_raw: np.ndarray) -> np.ndarray:
+    """The mean grade under the model's probabilities: one ordered score per row, which
+    fitted cut points turn into grades (LR's ordinal output)."""
+    out = np.empty(len(x), dtype=np.float64)
+    grades = np.arange(w_raw.shape[1], dtype=np.float64)
+    for r in range(0, len(x), CHUNK_ROWS):
+        logits = x[r : r + CHUNK_ROWS].astype(np.float32) @ w_raw + b_raw
+        logits -= logits.max(1, keepdims=True)
+        p = np.exp(logits)
+        out[r : r + CHUNK_ROWS] = (p @ grades) / p.sum(1)
+    return out
+
+
 def predict(x: np.ndarray, w_raw: np.ndarray, b_raw: np.ndarray) -> np.ndarray:
     out = np.empty(len(x), dtype=np.int64)
     for r in range(0, len(x), CHUNK_ROWS):

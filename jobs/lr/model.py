@@ -13,13 +13,21 @@ from jobs.dataset import fs, layout
 from jobs.errors import DrcError
 from jobs.lr import blocks as lr_blocks
 from jobs.lr import kernels
+from jobs.metrics import fit_thresholds
+
+OUTPUTS = ("argmax", "ordinal")
 
 
 class BlocksLogisticRegression:
     """Multinomial logistic regression on uint8 pixel rows: L-BFGS (scipy) on the driver,
     the loss and gradient summed over the blocks by Spark (`fit(blocks, spark)`) or in this
     process (`fit(blocks)`). Standardisation is folded into the weights, so the pixels are
-    never copied as floats; `coef_` and `intercept_` apply to raw pixel values."""
+    never copied as floats; `coef_` and `intercept_` apply to raw pixel values.
+
+    output="argmax" grades by the most probable class; "ordinal" by the expected grade
+    cut at thresholds fitted for kappa on the training rows: kappa weighs a miss by its
+    squared distance, which argmax ignores (on deep features of real eyes: see
+    docs/real-photographs.md)."""
 
     def __init__(
         self,
@@ -29,9 +37,11 @@ class BlocksLogisticRegression:
         standardize: bool = True,
         kernel: str = "fused",
         tol: float = 1e-6,
+        output: str = "argmax",
     ) -> None:
         self.reg, self.max_iter, self.class_weight = reg, max_iter, class_weight
         self.standardize, self.kernel, self.tol = standardize, kernel, tol
+        self.output = output
 
     def fit(self, blocks: list[dict], spark=None) -> "BlocksLogisticRegression":
         from scipy.optimize import minimize
@@ -67,35 +77,61 @@ class BlocksLogisticRegression:
             result.x[: d * k].reshape(d, k), result.x[d * k :], stats
         )
         self.n_features_in_ = d
+        self.size_ = int(train[0]["size"])  # the size=N directory it was trained on
         self.n_iter_, self.converged_ = int(result.nit), bool(result.success)
+        self.thresholds_ = None
+        if self.output == "ordinal":
+            scores, levels = self._training_scores(train, spark)
+            self.thresholds_ = np.asarray(fit_thresholds(scores, levels))
         return self
 
+    def _training_scores(self, train: list[dict], spark) -> tuple[np.ndarray, np.ndarray]:
+        """Expected grades of the training rows, where their blocks are (Spark) or here."""
+        w, b = self.coef_, self.intercept_
+
+        def score(block: dict) -> tuple[np.ndarray, np.ndarray]:
+            x, y = lr_blocks.load(block)
+            return kernels.expected_grade(x, w, b), y
+
+        light = [{k: v for k, v in blk.items() if k != "image"} for blk in train]
+        parts = (spark.sparkContext.parallelize(light, len(light)).map(score).collect()
+                 if spark is not None else [score(blk) for blk in light])  # fmt: skip
+        return np.concatenate([s for s, _ in parts]), np.concatenate([y for _, y in parts])
+
+    def decision_scores(self, x: np.ndarray) -> np.ndarray:
+        """The expected grade of each row."""
+        return kernels.expected_grade(x, self.coef_, self.intercept_)
+
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Grades of uint8 rows (n x H*W*3)."""
+        """Grades of uint8 rows (n x H*W*3, or n x features)."""
+        if self.output == "ordinal":
+            return np.digitize(self.decision_scores(x), self.thresholds_)
         return kernels.predict(x, self.coef_, self.intercept_)
 
-    def predict_blocks(self, blocks: list[dict]) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """(images, true grades, predicted grades) of the rows of `blocks`."""
+    def predict_argmax(self, x: np.ndarray) -> np.ndarray:
+        return kernels.predict(x, self.coef_, self.intercept_)
+
+    def predict_blocks(self, blocks: list[dict], argmax: bool = False
+                       ) -> tuple[list[str], np.ndarray, np.ndarray]:  # fmt: skip
+        """(images, true grades, predicted grades) of the rows of `blocks` (`argmax`: by
+        the most probable class whatever the model's output)."""
         images, truth, pred = [], [], []
         for b in blocks:
             x, y = lr_blocks.load(b)
             images += list(b["image"])
             truth.append(y)
-            pred.append(self.predict(x))
+            pred.append(self.predict_argmax(x) if argmax else self.predict(x))
         if not truth:
             return [], np.zeros(0, np.int64), np.zeros(0, np.int64)
         return images, np.concatenate(truth), np.concatenate(pred)
 
-    @property
-    def size_(self) -> int:
-        """The image side the model was trained at (H = W, 3 channels)."""
-        return int(round((self.n_features_in_ / 3) ** 0.5))
-
     def save(self, path: fs.PathLike) -> fs.PathLike:
         """To a local path or an hdfs:// URL, whole or not at all."""
         buffer = io.BytesIO()
+        ordinal = {"thresholds": self.thresholds_} if self.output == "ordinal" else {}
         np.savez(buffer, w_raw=self.coef_, b_raw=self.intercept_, size=self.size_, reg=self.reg,
-                 class_weight=str(self.class_weight), standardize=self.standardize)  # fmt: skip
+                 class_weight=str(self.class_weight), standardize=self.standardize,
+                 output=self.output, **ordinal)  # fmt: skip
         fs.write_bytes(path, buffer.getvalue())
         return path
 
@@ -104,9 +140,12 @@ class BlocksLogisticRegression:
         if not fs.exists(path):
             raise DrcError(path, "no model here: run `drc train-lr` or `drc pipeline` first")
         saved = np.load(io.BytesIO(fs.read_bytes(path)))
-        model = cls(reg=float(saved["reg"]) if "reg" in saved else 0.0)
+        model = cls(reg=float(saved["reg"]) if "reg" in saved else 0.0,
+                    output=str(saved["output"]) if "output" in saved else "argmax")  # fmt: skip
         model.coef_, model.intercept_ = saved["w_raw"], saved["b_raw"]
-        model.n_features_in_ = int(saved["size"]) ** 2 * 3
+        model.size_ = int(saved["size"])
+        model.n_features_in_ = model.coef_.shape[0]
+        model.thresholds_ = saved["thresholds"] if "thresholds" in saved else None
         return model
 
 

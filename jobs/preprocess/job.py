@@ -39,8 +39,10 @@ def default_partitions(spark: SparkSession, n_images: int) -> int:
 class Progress:
     """Prints images done / total and the rate every few seconds while a job runs."""
 
-    def __init__(self, counter, total: int, say: Callable[[str], None], every: float = 5.0):
+    def __init__(self, counter, total: int, say: Callable[[str], None], every: float = 5.0,
+                 label: str = "preprocess"):  # fmt: skip
         self.counter, self.total, self.say, self.every = counter, total, say, every
+        self.label = label
         self.stop = threading.Event()
         self.start = time.perf_counter()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -51,7 +53,7 @@ class Progress:
 
     def line(self) -> str:
         done, secs = self.counter.value, time.perf_counter() - self.start
-        return f"preprocess: {done}/{self.total} images, {done / max(secs, 1e-9):.1f} images/s"
+        return f"{self.label}: {done}/{self.total} images, {done / max(secs, 1e-9):.1f} images/s"
 
     def __enter__(self):
         self.thread.start()

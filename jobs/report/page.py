@@ -174,7 +174,10 @@ def write(reports: fs.PathLike) -> Path:
     if graded.is_file():
         body += cnn_section(json.loads(graded.read_text()))
     if pipeline.is_file():
-        body += lr_section(json.loads(pipeline.read_text()))
+        lr = json.loads(pipeline.read_text())
+        if lr.get("data_source"):  # what every section below was measured on
+            body.insert(0, f"<p><b>data</b>: {html.esc(lr['data_source'])}</p>")
+        body += lr_section(lr)
     body += sizes_section()
     target = reports / "report.html"
     partial = reports / ".report.html.partial"

@@ -4,6 +4,7 @@ the application writes its result into (the controller alone writes the reports)
 
 `preprocess`: photographs -> Parquet per size. `train-lr`: LR on one size, scored.
 `pipeline`: the two in one application. `train-cnn`: the CNN through TorchDistributor.
+`features`: the pretrained backbone's pooled features of a preprocess output.
 """
 
 import json
@@ -65,6 +66,13 @@ def run_pipeline(spark: SparkSession, config: dict) -> dict:
             "quarantine": job.read_quarantine(prep_cfg.output)}  # fmt: skip
 
 
+def run_features(spark: SparkSession, config: dict) -> dict:
+    from jobs.features import job
+    from jobs.features.config import FeaturesConfig
+
+    return job.run(spark, FeaturesConfig.from_dict(config), say)
+
+
 def run_train_cnn(spark: SparkSession, config: dict) -> dict:
     from jobs.cnn.distributed import DistributedConfig, train_distributed
 
@@ -76,6 +84,7 @@ APPS = {
     "train-lr": run_train_lr,
     "pipeline": run_pipeline,
     "train-cnn": run_train_cnn,
+    "features": run_features,
 }
 
 

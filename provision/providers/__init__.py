@@ -1,4 +1,6 @@
-"""Providers by name. Each one is built from the environment's credentials."""
+"""Providers by name. Each one is built from the environment's credentials, the cluster's
+settings (`spec`: a NodeSpec) and its inventory directory (`cluster_dir`: where a key made
+for the cluster is kept)."""
 
 from pathlib import Path
 
@@ -17,13 +19,13 @@ def _local(options: dict) -> Provider:
 def _softlayer(options: dict) -> Provider:
     from provision.providers.softlayer import SoftLayerProvider
 
-    return SoftLayerProvider.from_env()
+    return SoftLayerProvider.from_env(options.get("spec"), options.get("cluster_dir"))
 
 
 def _aws(options: dict) -> Provider:
     from provision.providers.aws import AwsProvider
 
-    return AwsProvider.from_env()
+    return AwsProvider.from_env(options.get("spec"), options.get("cluster_dir"))
 
 
 PROVIDERS = {"local": _local, "softlayer": _softlayer, "aws": _aws}

@@ -19,8 +19,11 @@ from pathlib import Path
 from provision.errors import ProvisionError
 from provision.model import Node, NodeSpec
 from provision.providers.base import NODE_ROOT, Provider
+from provision.providers.debian_packages import install_missing, role_packages
 
 SSHD = "/usr/sbin/sshd"
+# What the provider itself runs: namespaces, each node's sshd, the login check.
+HOST_PACKAGES = ["iproute2", "openssh-server", "openssh-client"]
 SSH_PORT = 22
 FIRST_HOST = 11  # node i gets .(11+i); .1 is the bridge (this machine)
 
@@ -71,7 +74,14 @@ class LocalProvider(Provider):
     def ssh_key(self, cluster: str) -> str:
         return str(self._dir(cluster) / "id_ed25519")
 
+    def packages(self) -> list[str]:
+        """The provider's own packages and every one the roles install on a node: the nodes
+        share this machine's filesystem but reach no package mirror."""
+        roles = [p for names in role_packages().values() for p in names]
+        return list(dict.fromkeys(HOST_PACKAGES + roles))
+
     def prepare(self, cluster: str) -> None:
+        install_missing(self.packages())  # before any node exists, so before main.yml runs
         for tool in ("ip", SSHD, "ssh-keygen", "ssh"):
             if not shutil.which(tool):
                 raise ProvisionError(tool, "not installed (Debian: iproute2, openssh-server)")

@@ -7,5 +7,6 @@ base:
     - python_env
     - spark
     - hadoop
+    - sbt
     - hadoop.start
     - spark.start

@@ -1,8 +1,4 @@
-from pathlib import Path
-
 from jobs.cluster import grid
-
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "spark_lr_perf.csv"
 
 
 def test_points_fit_the_cores():
@@ -16,8 +12,8 @@ def test_oom_is_recognised():
     assert not grid.is_oom("Job finished")
 
 
-def test_csv_in_the_seed_columns_and_plot(tmp_path):
-    seed = grid.read_seed(SEED)
+def test_csv_in_the_seed_columns_and_plot(tmp_path, seed_dir):
+    seed = grid.read_seed(seed_dir / "spark_lr_perf.csv")
     assert list(seed[0]) == grid.SEED_COLUMNS
     rows = [grid.row(128, 1.7, 1, 2, 24, grid.GridPoint(1, 2, 2), 1.5),
             grid.row(128, 1.7, 1, 2, 24, grid.GridPoint(2, 2, 1), None)]  # fmt: skip

@@ -57,3 +57,5 @@ def test_the_report_links_the_namenode_of_hdfs_data_beside_spark():
     assert "NameNode" not in format_report(table)
     lines = format_report({**table, "namenode_ui": "http://10.0.0.5:9870"}).splitlines()
     assert lines[-1].split() == ["HDFS", "NameNode", "UI", "http://10.0.0.5:9870"]
+    lines = format_report({**table, "data_source": "200 synthetic photographs"}).splitlines()
+    assert lines[2].split() == ["data", "200", "synthetic", "photographs"]  # first, under the title

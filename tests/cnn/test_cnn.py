@@ -8,11 +8,11 @@ import torch
 from jobs.cnn.data import dihedral_batch, to_input
 from jobs.cnn.models import build
 from jobs.cnn.predict import blend_eyes, predict
-from jobs.cnn.tasks import fit_thresholds, make_task
+from jobs.cnn.tasks import make_task
 from jobs.cnn.train import TrainConfig, class_weights, train
 from jobs.dataset.split import spark_hash
 from jobs.errors import DrcError
-from jobs.metrics import quadratic_weighted_kappa
+from jobs.metrics import fit_thresholds, quadratic_weighted_kappa
 from jobs.preprocess.images import dihedral
 
 

@@ -1,11 +1,14 @@
 """Three test hosts provisioned by start_cluster.yml, then configured and started with Salt
 only (`drc salt apply`, salt-ssh): Spark and HDFS across the nodes, the pipeline's kappa,
 no change on a second apply, a node whose sshd dies mid-apply finished by running the same
-command again, and every rendered file equal to what the Ansible roles render."""
+command again, every rendered file equal to what the Ansible roles render, and the Scala
+jar Salt's sbt state builds equal, byte for byte, to the sbt role's from the same sources."""
 
+import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from jobs.cluster import scala_build
 from jobs.cluster.submit import master_status
 from provision.providers.local import LocalProvider
 from tests.support.ansible import run_ansible
@@ -24,6 +28,9 @@ pytestmark = pytest.mark.integration
 NODES = ("master", "worker-01", "worker-02")
 # The test hosts share this machine: two DataNodes hold each block (as the Ansible tests).
 EXTRA = ("-e", "hadoop_replication=2")
+# The test hosts share this machine's /home/hadoop: each build in a project of its own there
+# (not the sbt role's default, which the embedded cluster's tests build).
+SBT_HOME = Path("/home/hadoop")
 CONFIG_FILES = {"spark-defaults.conf": "spark/conf", "spark-env.sh": "spark/conf",
                 "core-site.xml": "hdfs/conf", "hdfs-site.xml": "hdfs/conf"}  # fmt: skip
 
@@ -32,10 +39,13 @@ class SaltRun:
     def __init__(self, cluster: LocalCluster, state_dir: Path):
         self.cluster, self.state_dir = cluster, state_dir
         self.runs: list[tuple[str, float]] = []
+        self.sbt_project = SBT_HOME / f"drc-salt-{cluster.name}"
+        self.extra = (*EXTRA, "-e", f"sbt_project_dir={self.sbt_project}")
 
     def apply(self, *args: str, check: bool = True, label: str = "") -> subprocess.CompletedProcess:
         argv = [str(self.cluster.bin / "drc"), "salt", "apply", str(self.cluster.inventory),
-                "--state-dir", str(self.state_dir), *EXTRA, *args]  # fmt: skip
+                "--state-dir", str(self.state_dir), *self.extra,
+                "-e", f"data_url={self.cluster.extra['data_url']}", *args]  # fmt: skip
         start = time.monotonic()
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
         self.runs.append((label or " ".join(args) or "apply", time.monotonic() - start))
@@ -50,10 +60,12 @@ def salt_cluster(repo, tmp_path_factory):
     cluster = LocalCluster(repo, tmp_path_factory.mktemp("salt-cluster"), prefix="st")
     try:
         cluster.playbook("start_cluster.yml", args=("-e", "NUM_NODES=3"), inventory=False)
-        yield SaltRun(cluster, cluster.root / "salt")
+        run = SaltRun(cluster, cluster.root / "salt")
+        yield run
     finally:
         if cluster.inventory.is_file():
             cluster.playbook("stop_cluster.yml", check=False)
+        shutil.rmtree(SBT_HOME / f"drc-salt-{cluster.name}", ignore_errors=True)
 
 
 def changed(output: str) -> int:
@@ -74,6 +86,27 @@ def test_salt_alone_configures_starts_and_runs_the_pipeline(salt_cluster):
     report = json.loads((cluster.disk("master") / "results/demo/report.json").read_text())
     assert -1.0 <= report["kappa"] <= 1.0, report  # 6 photographs: a kappa, not a good one
     assert "run-jobs: " in out
+
+
+def test_salt_builds_the_jar_the_sbt_role_builds(salt_cluster, repo):
+    """The sbt role on the same master, into a project of its own, from the same sources and
+    Spark: the same jar, SHA-256 for SHA-256 (sbt writes fixed timestamps into it)."""
+    cluster = salt_cluster.cluster
+    salt_jar = scala_build.jar_path(salt_cluster.sbt_project)
+    assert scala_build.is_current(salt_cluster.sbt_project)  # built from this checkout
+    project = SBT_HOME / f"drc-ansible-{cluster.name}"
+    assert not project.exists()  # so the role's jar is its own build
+    try:
+        proc = run_ansible("ansible-playbook", "tests/support/sbt_build.yml",
+                           inventory=cluster.inventory,
+                           extra={**cluster.extra, "drc_repo": str(repo),
+                                  "sbt_project_dir": str(project)})  # fmt: skip
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        digests = {path: hashlib.sha256(path.read_bytes()).hexdigest()
+                   for path in (salt_jar, scala_build.jar_path(project))}  # fmt: skip
+        assert len(set(digests.values())) == 1, digests
+    finally:
+        shutil.rmtree(project, ignore_errors=True)
 
 
 def test_a_second_apply_changes_nothing(salt_cluster):
@@ -116,7 +149,7 @@ def test_a_node_whose_sshd_dies_mid_apply_is_finished_by_running_it_again(salt_c
     home = cluster.root / "state" / cluster.name / "nodes" / victim
     sshd = int((home / "sshd.pid").read_text())
     argv = [str(cluster.bin / "drc"), "salt", "apply", str(cluster.inventory), "--state-dir",
-            str(salt_cluster.state_dir), *EXTRA, *change]  # fmt: skip
+            str(salt_cluster.state_dir), *salt_cluster.extra, *change]  # fmt: skip
     job = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         time.sleep(2)  # inside the first phase

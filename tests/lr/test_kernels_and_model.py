@@ -166,3 +166,59 @@ def test_both_entry_points_offer_every_kernel():
         assert build_parser().parse_args(["train-lr", "d", "--kernel", kernel]).kernel == kernel
         cfg = LRConfig.from_json(LRConfig("i", "o", kernel=kernel).to_json())  # as the app gets it
         assert cfg.kernel == kernel
+
+
+def features_parquet(root, count=500, width=37, size=64, seed=5):
+    """Rows as `drc features` writes them: WIDTH values a row under size=SIZE, the grade
+    planted as a shift along every value (ordered, as retinopathy is)."""
+    import pyarrow.parquet as pq
+
+    from jobs.dataset.parquet import PARQUET_OPTIONS, label_columns, pixels_table
+
+    rng = np.random.default_rng(seed)
+    levels = rng.choice(5, count, p=[0.6, 0.1, 0.15, 0.08, 0.07])
+    x = np.clip(rng.normal(80, 30, (count, width)) + levels[:, None] * 12, 0, 255)
+    rows = [{"image": f"{i // 2 + 1}_{'left' if i % 2 else 'right'}", "subject": i // 2 + 1,
+             "eye": "left" if i % 2 else "right", "level": int(lv), "format": "features"}
+            for i, lv in enumerate(levels)]  # fmt: skip
+    out = root / f"size={size}"
+    out.mkdir(parents=True)
+    table = pixels_table(label_columns(rows), x.astype(np.uint8))
+    pq.write_table(table, out / "part-00000.parquet", **PARQUET_OPTIONS)
+    return out / "part-00000.parquet"
+
+
+def test_feature_rows_of_any_width_train_with_an_ordinal_output(tmp_path, monkeypatch):
+    monkeypatch.setenv(lr_blocks.CACHE_ENV, str(tmp_path / "cache"))
+    source = features_parquet(tmp_path / "features")
+    blocks = lr_blocks.build_blocks(str(source), 0, "key", 64, 0.2, 42)
+    assert lr_blocks.pixels(blocks[0]).shape[1] == 37
+    model = BlocksLogisticRegression(max_iter=60, output="ordinal").fit(blocks)
+    assert model.coef_.shape == (37, 5) and model.size_ == 64
+    assert list(model.thresholds_) == sorted(model.thresholds_)
+    val = [b for b in blocks if b["validation"]]
+    _, truth, ordinal = model.predict_blocks(val)
+    _, _, argmax = model.predict_blocks(val, argmax=True)
+    x = np.array(lr_blocks.pixels(val[0]))
+    np.testing.assert_array_equal(
+        model.predict(x), np.digitize(model.decision_scores(x), model.thresholds_)
+    )
+    assert quadratic_weighted_kappa(truth, ordinal) >= quadratic_weighted_kappa(truth, argmax)
+    loaded = BlocksLogisticRegression.load(model.save(tmp_path / "model.npz"))
+    assert loaded.output == "ordinal" and loaded.size_ == 64 and loaded.n_features_in_ == 37
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_a_row_of_another_width_names_the_file_and_image(tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from jobs.dataset.parquet import PARQUET_OPTIONS, label_columns, pixels_table
+
+    monkeypatch.setenv(lr_blocks.CACHE_ENV, str(tmp_path / "cache"))
+    rows = [{"image": f"{i}_left", "subject": i, "level": 0} for i in (1, 2)]
+    path = tmp_path / "part-00000.parquet"
+    pq.write_table(pixels_table(label_columns(rows), [b"\x01" * 8, b"\x01" * 9]), path,
+                   **PARQUET_OPTIONS)  # fmt: skip
+    with pytest.raises(DrcError, match="2_left has 9 values, the file's first row 8") as err:
+        lr_blocks.build_blocks(str(path), 0, "key", 8, 0.2, 42)
+    assert str(path) in str(err.value)

@@ -9,14 +9,14 @@ from jobs.errors import DrcError
 from jobs.preprocess import config, images
 
 # Mean absolute error (grey levels) of the normalised raw photograph's 256 px crop against the
-# processed one, as measured when the normalisation was chosen (README "On real eyes"),
+# processed one, as measured when the normalisation was chosen (docs/real-photographs.md),
 # with a little room for libjpeg's rounding.
 MEASURED = {"10_left": 5.5, "13_left": 5.6, "15_right": 6.9, "16_left": 4.6}
 
 
 @pytest.fixture(scope="module")
-def processed(sample_dir):
-    folder = sample_dir.parent / "eyepacs-256" / "images"
+def processed(real_dir):
+    folder = real_dir / "images"
     return {n: np.asarray(Image.open(folder / f"{n}.jpeg").convert("RGB"), dtype=np.float64)
             for n in MEASURED}  # fmt: skip
 

@@ -15,10 +15,12 @@ from provision.providers.base import Provider
 class MemoryProvider(Provider):
     name = "memory"
 
-    def __init__(self, fail_create=(), fail_wait=(), delay_s=0.0):
+    def __init__(self, fail_create=(), fail_wait=(), delay_s=0.0, fail_destroy=()):
         self.nodes: dict[str, Node] = {}
         self.fail_create, self.fail_wait, self.delay_s = set(fail_create), set(fail_wait), delay_s
+        self.fail_destroy = set(fail_destroy)
         self.destroyed: list[str] = []
+        self.finished: list[str] = []  # clusters whose cluster-wide resources were removed
         self.running = self.peak = 0
         self._lock = threading.Lock()
 
@@ -49,8 +51,13 @@ class MemoryProvider(Provider):
         return [n for n in self.nodes.values() if n.name.startswith(f"{cluster}-")]
 
     def destroy(self, node):
+        if node.name in self.fail_destroy:
+            raise ProvisionError(node.name, "cancel refused")
         self.nodes.pop(node.name, None)
         self.destroyed.append(node.name)
+
+    def finish_destroy(self, cluster):
+        self.finished.append(cluster)
 
 
 def test_launch_grow_and_rerun():
@@ -88,7 +95,7 @@ def test_min_nodes_accepts_a_partial_cluster_and_drops_the_stragglers():
     provider = MemoryProvider(fail_create={"dr-worker-02"}, fail_wait={"dr-worker-03"})
     result = core.launch(provider, "dr", 5, NodeSpec(), min_nodes=3)
     assert [n.name for n in result.nodes] == ["dr-master", "dr-worker-01", "dr-worker-04"]
-    assert result.failed == ["dr-worker-03"]
+    assert result.failed == ["dr-worker-02", "dr-worker-03"]  # not created, or released
     assert sorted(provider.nodes) == ["dr-master", "dr-worker-01", "dr-worker-04"]
 
 
@@ -156,3 +163,54 @@ def test_inventory_groups_and_per_host_overrides(tmp_path):
     assert sorted(p.name for p in own.iterdir()) == ["main.yml", "new.yml", "secrets.yml"]
     inventory.remove(tmp_path / "dr")
     assert not (tmp_path / "dr").exists()
+
+
+def test_the_inventory_names_the_nodes_that_train_the_cnn():
+    nodes = [Node("dr-master", MASTER, "192.0.2.1", "10.0.0.1"),
+             Node("dr-worker-01", WORKER, "192.0.2.2", "10.0.0.2")]  # fmt: skip
+
+    def trainers(cnn_nodes: str) -> list[str]:
+        text = inventory.render("dr", "memory", nodes, None, {}, {}, cnn_nodes=cnn_nodes)
+        lines = text.split("[cnn_workers]\n", 1)[1].splitlines()
+        return [ln.split()[0] for ln in lines[: lines.index("")]]
+
+    assert trainers("all") == ["dr-master", "dr-worker-01"]  # the default: any worker may train
+    assert trainers("master") == ["dr-master"]
+    assert trainers("none") == []
+    with pytest.raises(ValueError, match="cnn_nodes='some'"):
+        trainers("some")
+
+
+def test_a_partial_launch_reports_every_error_and_every_node(capsys):
+    """#29 (5): failed creates were not counted in `failed`, release errors were dropped and
+    the errors never logged: a node left billed could go unmentioned."""
+    provider = MemoryProvider(fail_create={"dr-worker-02"}, fail_wait={"dr-worker-03"},
+                              fail_destroy={"dr-worker-03"})  # fmt: skip
+    result = core.launch(provider, "dr", 5, NodeSpec(), min_nodes=3)
+    assert result.failed == ["dr-worker-02", "dr-worker-03"]
+    assert result.unreleased == ["dr-worker-03"]
+    log = capsys.readouterr().err
+    assert "dr-worker-02: out of capacity" in log and "dr-worker-03: never became ready" in log
+    assert "CLEANUP FAILED for dr-worker-03" in log and "cancel refused" in log
+
+
+def test_a_failed_launch_names_what_it_could_not_release(capsys):
+    provider = MemoryProvider(fail_wait={"dr-master"}, fail_destroy={"dr-worker-01"})
+    with pytest.raises(ProvisionError, match="2 created, 1 released; NOT released: dr-worker-01"):
+        core.launch(provider, "dr", 2, NodeSpec())
+    assert "CLEANUP FAILED for dr-worker-01" in capsys.readouterr().err
+    assert provider.finished == []  # a node is left: the cluster's own resources stay with it
+
+
+def test_a_failed_launch_that_leaves_no_node_removes_the_clusters_resources():
+    provider = MemoryProvider(fail_wait={"dr-master"})
+    with pytest.raises(ProvisionError, match="launch failed"):
+        core.launch(provider, "dr", 2, NodeSpec())
+    assert provider.finished == ["dr"]
+
+
+def test_the_inventory_reaches_a_node_without_a_public_address():
+    """#29 (5): a private subnet's node was written as `ansible_host=` (empty)."""
+    text = inventory.render("dr", "aws", [Node("dr-master", MASTER, "", "10.0.1.5", "admin")],
+                            None, {}, {})  # fmt: skip
+    assert "dr-master ansible_host=10.0.1.5 ansible_user=admin spark_bind_address=10.0.1.5" in text

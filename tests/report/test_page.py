@@ -26,7 +26,7 @@ def reports(tmp_path, sample_dir):
         "train_size": 32, "eval_set": "validation (subject split)", "kappa": 0.25,
         "n_eval": 4, "confusion": [[1, 1, 0, 0, 0]] + [[0] * 5] * 4, "sizes": [32],
         "stages_s": {"preprocess": 3.0, "lr train": 5.0}, "app_ui": "http://127.0.0.1:8080/app",
-        "predictions": [[n, TRUTH[n], 1] for n in TRUTH],
+        "predictions": [[n, TRUTH[n], 1] for n in TRUTH], "data_source": "4 raw samples",
     }))  # fmt: skip
     return tmp_path
 
@@ -41,6 +41,7 @@ def test_examples_come_worst_mistakes_first_and_per_true_grade():
 def test_the_page_holds_every_section(reports):
     text = page.write(reports).read_text()
     assert "The shipped CNN grader" in text and "Logistic regression on Spark, 32 px" in text
+    assert text.index("<b>data</b>: 4 raw samples") < text.index("The shipped CNN grader")
     assert "&kappa; = 0.500" in text and "&kappa; = 0.250" in text
     assert "99_left: corrupt: truncated" in text  # the photograph that could not be graded
     assert text.count("<img") == 4  # the CNN's four eyes (the LR run has no Parquet here)

@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 from tests.support.ansible import playbook, run_ansible
+from tests.support.shared import shared_path
 
 
 class LocalCluster:
     def __init__(self, repo: Path, root: Path, prefix: str = "it"):
+        samples = shared_path("data/kaggle-sample", "the Kaggle sample photographs it stages")
         self.repo, self.root = repo, root
         self.name = f"{prefix}{os.getpid() % 10000}"
         self.inventory = root / "inventories" / self.name / "hosts"
@@ -20,6 +22,7 @@ class LocalCluster:
             "cluster": self.name,
             "provision_state_root": str(root / "state"),
             "provision_inventory_dir": str(root / "inventories"),
+            "data_url": f"file://{samples}",
         }
         self.bin = Path(sys.executable).parent
 

@@ -10,7 +10,7 @@
 {%- endif %}
 drc-firewall-nftables:
   pkg.installed:
-    - name: nftables
+    - pkgs: {{ drc.firewall_packages | tojson }}
     - refresh: true
     - unless: command -v nft
     - retry: {attempts: 5, interval: 5}  # a concurrent apt on a shared disk

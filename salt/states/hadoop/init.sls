@@ -37,7 +37,7 @@ drc-hadoop-installed:
 {%- else %}
 drc-hadoop-maven:
   pkg.installed:
-    - name: maven
+    - pkgs: {{ drc.hadoop_maven_packages | tojson }}
     - refresh: true
     - unless: command -v mvn
     - retry: {attempts: 5, interval: 5}  # a concurrent apt on a shared disk

@@ -3,7 +3,7 @@
 {%- from "drc/map.jinja" import drc with context %}
 {%- set venv = drc.drc_venv %}
 {%- if drc.drc_src != drc.drc_repo %}
-{%- for part in ["jobs", "provision"] %}
+{%- for part in ["jobs", "provision", "requirements"] %}
 drc-code-{{ part }}:
   file.recurse:
     - name: {{ drc.drc_src }}/{{ part }}
@@ -33,18 +33,26 @@ drc-venv-debian-packages:
       - cmd: drc-venv-packages
 {%- endif %}
 
-# The lock file's copy in the venv says what it holds: a changed lock reinstalls.
+# The requirement files this node installs (python_env_requirements: the runtime, and the
+# CNN's where python_env_cnn), each copied into the venv as installed: a changed one
+# reinstalls (one copy per file: hosts sharing a venv may install different sets).
 drc-venv-packages:
   cmd.run:
     - name: >-
         set -e;
         test -x {{ venv }}/bin/python || {{ drc.drc_python }} -m venv {{ venv }};
-        {{ venv }}/bin/pip install --quiet --disable-pip-version-check -r {{ drc.python_env_requirements }};
+        {{ venv }}/bin/pip install --quiet --disable-pip-version-check
+        {%- for file in drc.python_env_requirements %} -r {{ file }}{% endfor %};
         test -x {{ venv }}/bin/drc || {{ venv }}/bin/pip install --quiet --disable-pip-version-check --no-deps --editable {{ drc.drc_src }};
-        cp {{ drc.python_env_requirements }} {{ venv }}/.drc-installed.lock
+        {%- for file in drc.python_env_requirements %}
+        cp {{ file }} {{ venv }}/.drc-installed-{{ file.rsplit("/", 1)[-1] }};
+        {%- endfor %}
+        true
     - unless: >-
-        test -x {{ venv }}/bin/drc &&
-        cmp -s {{ drc.python_env_requirements }} {{ venv }}/.drc-installed.lock
+        test -x {{ venv }}/bin/drc
+        {%- for file in drc.python_env_requirements %}
+        && cmp -s {{ file }} {{ venv }}/.drc-installed-{{ file.rsplit("/", 1)[-1] }}
+        {%- endfor %}
 
 drc-venv-imports:
   cmd.run:

@@ -14,6 +14,7 @@ drc-pipeline:
         --train-size {{ drc.run_jobs_train_size }} --max-iter {{ drc.run_jobs_max_iter }}
         --normalise {{ drc.run_jobs_normalise }} --seed {{ drc.run_jobs_split_seed }}
         {%- if drc.run_jobs_sizes %} --sizes {{ drc.run_jobs_sizes | join(",") }}{% endif %}
+        {%- if drc.run_jobs_data_source %} --data-source {{ drc.run_jobs_data_source | quote }}{% endif %}
     - env:
         HADOOP_USER_NAME: {{ drc.run_jobs_hdfs_user }}
     - require:

@@ -1,0 +1,61 @@
+"""Lean nodes: the python_env role and Salt's state install requirements/runtime.txt on
+every host and cnn.txt only on the hosts that train (the inventory's cnn_workers group;
+an inventory without it trains everywhere, as before the split)."""
+
+import importlib.util
+import json
+
+import pytest
+
+from jobs.cli import cnn
+from jobs.cluster.cluster_vars import REPO, resolve
+from jobs.errors import DrcError
+from tests.support.salt_render import show_sls
+
+GROUPS = """[spark_master]
+n1
+[hdfs_namenode]
+n1
+[spark_workers]
+n1
+n2
+[hdfs_datanodes]
+n1
+n2
+[all]
+n1 ansible_host=10.9.0.1 spark_bind_address=10.9.0.1
+n2 ansible_host=10.9.0.2 spark_bind_address=10.9.0.2
+"""
+RUNTIME, CNN = (str(REPO / "requirements" / f"{kind}.txt") for kind in ("runtime", "cnn"))
+
+
+def test_only_the_hosts_in_cnn_workers_install_the_cnn(tmp_path):
+    rendered = show_sls(tmp_path, GROUPS + "[cnn_workers]\nn1\n", "python_env", ("n1", "n2"))
+    for host, wanted in (("n1", f"-r {RUNTIME} -r {CNN};"), ("n2", f"-r {RUNTIME};")):
+        pip = json.dumps(rendered[host]["drc-venv-packages"]["cmd"])
+        assert wanted in pip, (host, pip)
+    assert CNN not in json.dumps(rendered["n2"]["drc-venv-packages"]["cmd"])
+
+
+def test_an_inventory_without_cnn_workers_trains_everywhere(tmp_path):
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "all").symlink_to(REPO / "group_vars" / "all")
+    for extra, wanted in (("", [RUNTIME, CNN]), ("[cnn_workers]\n", [RUNTIME])):
+        inventory = tmp_path / "hosts"
+        inventory.write_text(GROUPS + extra)
+        hosts = resolve(inventory).hosts
+        assert {h: v["python_env_requirements"] for h, v in hosts.items()} == {
+            "n1": wanted, "n2": wanted}, extra  # fmt: skip
+
+
+def test_the_embedded_inventory_trains_since_make_demo_grades():
+    assert "[cnn_workers]\nlocalhost\n" in (REPO / "hosts").read_text()
+
+
+def test_the_cnn_commands_say_in_one_line_that_this_node_has_no_torch(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "torch" else real(name, *a))  # fmt: skip
+    for command in (cnn.cmd_train_cnn, cnn.cmd_features, cnn.cmd_predict_cnn, cnn.cmd_grade):
+        with pytest.raises(DrcError, match="cnn_workers get requirements/cnn.txt"):
+            command(None)
