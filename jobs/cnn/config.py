@@ -12,6 +12,7 @@ MODELS = ("seed2015", "drnet", "drnet-small", "efficientnet-lite0", "efficientne
 # ImageNet-pretrained (jobs/cnn/efficientnet.py); the rest start from random weights
 PRETRAINED = ("efficientnet-lite0", "efficientnet-lite2")
 PRECISIONS = ("auto", "float32", "bfloat16")
+BACKBONE_BLOCKS = {"efficientnet-lite0": 16, "efficientnet-lite2": 21}  # a test keeps them true
 TASKS = ("binary04", "grade", "ordinal")
 DEVICES = ("auto", "cpu", "cuda")
 # the shipped grader (`make grader` trains and writes it; `drc grade` reads it)
@@ -57,5 +58,10 @@ class TrainConfig(JsonConfig):
         if self.precision not in PRECISIONS:
             raise DrcError("--precision", f"{self.precision!r} is not one of "
                                           f"{', '.join(PRECISIONS)}")  # fmt: skip
-        if self.model not in PRETRAINED and self.freeze > 0:
-            raise DrcError("--freeze", f"{self.model} has no pretrained blocks to keep fixed")
+        if self.freeze > 0 and (self.model not in PRETRAINED or not self.pretrained):
+            raise DrcError("--freeze", f"{self.model} without ImageNet weights has no "
+                                       "pretrained blocks to keep fixed")  # fmt: skip
+        blocks = BACKBONE_BLOCKS.get(self.model, 0)
+        if self.model in PRETRAINED and self.freeze > blocks:
+            raise DrcError("--freeze", f"{self.freeze} is more than {self.model}'s {blocks} "
+                                       "blocks")  # fmt: skip

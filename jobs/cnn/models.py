@@ -113,7 +113,8 @@ def build(name: str, size: int, outputs: int, *, pretrained: bool = False,
         raise DrcError("--size", f"{size} px is too small for {name} (at least {MIN_SIZE[name]})")
     if name in DEFAULT_FREEZE:
         model = MODELS[name](size, outputs, pretrained)
-        model.freeze(DEFAULT_FREEZE[name] if freeze < 0 else freeze)
+        # -1 fixes the default stages of ImageNet's weights; random ones are all trained
+        model.freeze((DEFAULT_FREEZE[name] if pretrained else 0) if freeze < 0 else freeze)
     else:
         model = MODELS[name](size, outputs)
     return model.to(memory_format=torch.channels_last)

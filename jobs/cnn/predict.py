@@ -29,7 +29,8 @@ def load_model(checkpoint: fs.PathLike, device):
     model = build(cfg["model"], cfg["size"], task.outputs).to(device)
     model.load_state_dict(saved["model"])
     # scored as it was validated in training (bfloat16 or not)
-    model.bf16 = use_bf16(cfg.get("precision", "auto"), torch.device(device), cfg["model"])
+    model.bf16 = saved.get("bfloat16", use_bf16(cfg.get("precision", "auto"),
+                                                torch.device(device), cfg["model"]))  # fmt: skip
     return model.eval(), task, cfg, saved["state"]["thresholds"]
 
 

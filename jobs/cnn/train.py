@@ -23,14 +23,15 @@ from jobs.cnn.data import (
     resample_copies,
     to_input,
 )
-from jobs.cnn.models import build
+from jobs.cnn.models import DEFAULT_FREEZE, build
 from jobs.cnn.tasks import Task, make_task
 from jobs.dataset import fs
 from jobs.errors import DrcError
 from jobs.metrics import DEFAULT_THRESHOLDS, fit_thresholds, quadratic_weighted_kappa
 
 CHECKPOINT, BEST, METRICS, CURVE = "checkpoint.pt", "best.pt", "metrics.json", "curve.png"
-COMPATIBLE = ("model", "size", "task")  # a checkpoint fits only the same network and input
+# a checkpoint fits only the same network, input and trainable part
+COMPATIBLE = {"model": None, "size": None, "task": None, "freeze": -1}  # key: default if absent
 
 
 def pick_device(wanted: str, rank: int) -> torch.device:
@@ -55,8 +56,9 @@ def class_weights(counts: dict[int, int]) -> dict[int, float]:
 def cpu_has_bf16() -> bool:
     """Native bfloat16 matrix instructions (AVX512-BF16 or AMX): without them autocast
     emulates it, slower than float32."""
+    # (mkldnn's own bf16 check says yes on any AVX512 CPU, where bfloat16 is emulated)
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
     except (AttributeError, RuntimeError):
         return False
 
@@ -165,10 +167,11 @@ def load_checkpoint(cfg: TrainConfig, path: fs.PathLike, device) -> dict:
     if not fs.isfile(path):
         raise DrcError(path, "no checkpoint to resume from (train without --resume first)")
     saved = load_saved(path, device)
-    for key in COMPATIBLE:
-        if saved["config"][key] != getattr(cfg, key):
-            raise DrcError(path, f"checkpoint has {key}={saved['config'][key]!r}, this run "
-                                 f"asks for {getattr(cfg, key)!r}")  # fmt: skip
+    for key, default in COMPATIBLE.items():
+        had = saved["config"].get(key, default)
+        if had != getattr(cfg, key):
+            raise DrcError(path, f"checkpoint has {key}={had!r}, this run asks for "
+                                 f"{getattr(cfg, key)!r}")  # fmt: skip
     return saved
 
 
@@ -184,8 +187,13 @@ def train(cfg: TrainConfig, log=print) -> dict:
         raise DrcError(cfg.data, f"no labelled images for task {task.name} at size "
                                  f"{cfg.size} in the training split")  # fmt: skip
     torch.manual_seed(cfg.seed)
-    model = build(cfg.model, cfg.size, task.outputs, pretrained=cfg.pretrained
-                  and cfg.model in PRETRAINED, freeze=cfg.freeze).to(device)  # fmt: skip
+    # a resumed run's weights come from its checkpoint, not from ImageNet's file; it keeps
+    # the same blocks fixed
+    pretrained = cfg.pretrained and cfg.model in PRETRAINED
+    freeze = DEFAULT_FREEZE.get(cfg.model, 0) if cfg.freeze < 0 else cfg.freeze
+    freeze = freeze if pretrained else 0
+    model = build(cfg.model, cfg.size, task.outputs, pretrained=pretrained and not cfg.resume,
+                  freeze=freeze).to(device)  # fmt: skip
     bf16 = use_bf16(cfg.precision, device, cfg.model)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -261,7 +269,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
         if dist.rank == 0:
             checkpoint = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                           "schedule": schedule.state_dict(), "state": state,
-                          "config": asdict(cfg)}  # fmt: skip
+                          "config": asdict(cfg), "bfloat16": bf16}  # fmt: skip
             save_atomic(checkpoint, fs.join(out, CHECKPOINT))
             if improved:
                 save_atomic(checkpoint, fs.join(out, BEST))
@@ -280,7 +288,7 @@ def train(cfg: TrainConfig, log=print) -> dict:
 def write_metrics(out: fs.PathLike, cfg: TrainConfig, state: dict, world: int, device) -> None:
     metrics = {"config": asdict(cfg), "epochs_done": state["epoch"], "world": world,
                "device": str(device),
-               "bfloat16": use_bf16(cfg.precision, torch.device(device), cfg.model),
+               "bfloat16": use_bf16(cfg.precision, device, cfg.model),
                "best_kappa": state["best_kappa"],
                "thresholds": state["thresholds"], "history": state["history"]}  # fmt: skip
     fs.write_text(fs.join(out, METRICS), json.dumps(metrics, indent=2))

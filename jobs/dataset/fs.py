@@ -159,6 +159,16 @@ def rmtree(path: PathLike) -> None:
         fs.rm(p, recursive=True)
 
 
+def remove(path: PathLike) -> None:
+    """Remove one file; nothing there is not an error."""
+    if not is_remote(path):
+        local(path).unlink(missing_ok=True)
+        return
+    fs, p = _fs(path)
+    if fs.exists(p):
+        fs.rm(p)
+
+
 def replace(src: PathLike, dst: PathLike) -> None:
     """Rename `src` to `dst`, over a file there (a directory there is removed first)."""
     if not is_remote(src):

@@ -27,6 +27,15 @@ MODEL_FILE = "model.npz"
 ML_MODEL_DIR = "ml-model"
 
 
+def run_record(root: PathLike, size: int) -> str:
+    """An output's own record of the run that made it: the size's marker (a features run's
+    settings and timing) and the preprocess summary (its start time), where present."""
+    from jobs.dataset import fs
+
+    markers = (size_complete(root, size), summary(root))
+    return "\n".join(fs.read_text(m) if fs.exists(m) else "" for m in markers)
+
+
 def size_dir(root: PathLike, size: int | str) -> PathLike:
     return join(root, f"size={size}")
 

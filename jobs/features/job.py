@@ -25,15 +25,24 @@ def run(spark: SparkSession, cfg: FeaturesConfig, say: Callable[[str], None] = p
     if not files:
         raise DrcError(source, "no Parquet for this size: run `drc preprocess` with it first")
     out = fs.join(cfg.out)
+    target = layout.size_dir(out, cfg.size)
+    if _inside(str(target), str(source)) or _inside(str(source), str(target)):
+        raise DrcError("--out", f"{target} would overwrite the input {source}: give another "
+                                "directory")  # fmt: skip
     done_marker = layout.size_complete(out, cfg.size)
-    settings = {k: v for k, v in cfg.to_dict().items() if k not in ("data", "out")}
+    # what decides the features (batch, threads and tasks only decide the speed), and the
+    # input they were made from: its path, files and its own record of its run
+    settings = {k: cfg.to_dict()[k] for k in ("size", "model", "pooling", "views", "precision")}
+    made_from = {"data": str(source), "files": [[str(f), n] for f, n, _ in fs.listdir(source)
+                                                if fs.name(f).endswith(".parquet")],
+                 "input_record": layout.run_record(cfg.data, cfg.size)}  # fmt: skip
     if fs.exists(done_marker):
         before = json.loads(fs.read_text(done_marker) or "{}")
-        if before.get("settings") == settings and before.get("files") == len(files):
-            say(f"features: {layout.size_dir(out, cfg.size)} is complete; nothing to do")
+        if before.get("settings") == settings and before.get("made_from") == made_from:
+            say(f"features: {target} is complete; nothing to do")
             return before
-        say(f"features: {layout.size_dir(out, cfg.size)} was made with other settings or "
-            "inputs: redoing it")  # fmt: skip
+        say(f"features: {target} was made with other settings or from other input: "
+            "redoing it")  # fmt: skip
     fs.makedirs(out)
     for stale in fs.glob(fs.join(out, f"{layout.scratch_prefix()}*")):
         fs.rmtree(stale)  # a killed run's half-written pass
@@ -55,14 +64,19 @@ def run(spark: SparkSession, cfg: FeaturesConfig, say: Callable[[str], None] = p
     seconds = time.perf_counter() - start
     summary = {"images": images, "files": len(files), "seconds": seconds,
                "images_per_s": images / seconds if seconds else None,
-               "cores": sc.defaultParallelism, "settings": settings,
+               "cores": sc.defaultParallelism, "settings": settings, "made_from": made_from,
                "features": 1280 * (2 if cfg.pooling == "avgmax" else 1)}  # fmt: skip
+    for stray in fs.glob(fs.join(layout.size_dir(tmp, size), "*.partial")):
+        fs.remove(stray)  # a failed or duplicate attempt's scratch file
     fs.write_text(layout.size_complete(tmp, size), json.dumps(summary, indent=2) + "\n")
-    target = layout.size_dir(out, size)
     fs.rmtree(target)
     fs.replace(layout.size_dir(tmp, size), target)
     fs.rmtree(tmp)
     return summary
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def _rows(path: str) -> int:

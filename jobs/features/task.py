@@ -3,6 +3,7 @@ features of its images out, in the preprocess schema (so train-lr's blocks, kern
 `drc predict` read them as they read pixels). Runs in the executors' Python workers; the
 backbone is loaded once per worker process and kept for its later tasks."""
 
+import uuid
 from collections.abc import Iterator
 
 import numpy as np
@@ -33,9 +34,17 @@ _MODELS: dict = {}  # (model, pooling) -> the backbone, once per Python worker
 
 
 def backbone(model: str, pooling: str):
-    import torch
+    try:
+        import torch
 
-    from jobs.cnn import efficientnet
+        from jobs.cnn import efficientnet
+    except ImportError as exc:  # a node outside the inventory's cnn_workers group
+        import socket
+
+        raise DrcError(socket.gethostname(), f"no {exc.name} in this node's venv: drc features "
+                                             "runs the backbone on every worker; put the "
+                                             "workers in cnn_workers (start_cluster.yml -e "
+                                             "cnn_nodes=all)") from None  # fmt: skip
 
     key = (model, pooling)
     if key not in _MODELS:
@@ -77,7 +86,9 @@ def features_file(source: str, root: str, part: int, size: int, cfg: dict,
     bf16 = use_bf16(cfg["precision"], torch.device("cpu"), cfg["model"])
     final = fs.join(size_dir(root, size), f"part-{part:05d}.parquet")
     fs.makedirs(fs.parent(final))
-    partial = f"{final}.partial"
+    # an attempt's own scratch name: a speculative or lingering attempt of the same task
+    # never writes into the file another attempt renames
+    partial = f"{final}.{uuid.uuid4().hex[:8]}.partial"
     handle = fs.open_write(partial) if fs.is_remote(partial) else None
     writer = pq.ParquetWriter(handle or partial, PIXELS_SCHEMA, **PARQUET_OPTIONS)
     count = 0

@@ -46,9 +46,12 @@ def block_path(block: dict) -> Path:
     return cache_root() / block["key"] / f"{block['name']}.npy"
 
 
-def blocks_key(files: list[tuple[str, int]], size: int, fraction: float, seed: int) -> str:
-    """Names a set of blocks: the Parquet files (name, bytes), the size and the split."""
-    text = json.dumps([[(fs.name(f), n) for f, n in files], size, fraction, seed])
+def blocks_key(files: list[tuple[str, int]], size: int, fraction: float, seed: int,
+               made: str = "") -> str:  # fmt: skip
+    """Names a set of blocks: the Parquet files (full path, bytes), the size, the split and
+    what the output says of how it was made (`made`: its markers' text). Names and bytes
+    alone are not enough: two `drc features` runs write equal names of equal sizes."""
+    text = json.dumps([[(str(f), n) for f, n in files], size, fraction, seed, made])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -116,7 +119,7 @@ def prepare_blocks(spark, data: fs.PathLike, size: int, fraction: float, seed: i
              if not is_dir and fs.name(f).endswith(".parquet")]  # fmt: skip
     if not files:
         raise DrcError(source, "no Parquet for this size: run `drc preprocess` with it first")
-    key = blocks_key(files, size, fraction, seed)
+    key = blocks_key(files, size, fraction, seed, layout.run_record(data, size))
     manifest = cache_root() / key / "manifest.json"
     if manifest.exists():
         return json.loads(manifest.read_text())

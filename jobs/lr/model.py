@@ -173,6 +173,11 @@ def write_submission(model_path: fs.PathLike, data: fs.PathLike, out: Path) -> i
                     images = batch.column("image").to_pylist()
                     pixels = batch.column("pixels").to_pylist()
                     x = np.stack([np.frombuffer(p, np.uint8) for p in pixels])
+                    if x.shape[1] != model.n_features_in_:
+                        raise DrcError(path, f"rows of {x.shape[1]} values; the model takes "
+                                             f"{model.n_features_in_} (a model trained on "
+                                             "`drc features` output grades that output, not "
+                                             "pixels)")  # fmt: skip
                     writer.writerows(zip(images, model.predict(x), strict=True))
                     n += len(images)
     tmp.replace(out)

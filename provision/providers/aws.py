@@ -10,6 +10,7 @@ spot: provision_spec.aws in group_vars/all/cluster.yml. GPU instance types (g5, 
 work the same way for the CNN nodes: set instance_type.
 """
 
+import ipaddress
 import time
 import urllib.request
 from pathlib import Path
@@ -36,10 +37,15 @@ def launcher_address() -> str:
     """This machine's public address, as AWS sees it (flintrock asks the same service)."""
     try:
         with urllib.request.urlopen(CHECKIP_URL, timeout=10) as reply:
-            return reply.read().decode().strip()
+            answer = reply.read(64).decode(errors="replace").strip()
     except OSError as exc:
         reason = f"could not learn this launcher's address from {CHECKIP_URL} ({exc}): set it"
         raise ProvisionError("aws admin_cidr", reason) from None
+    try:  # a proxy's or portal's page must not become a security group rule
+        return str(ipaddress.ip_address(answer))
+    except ValueError:
+        raise ProvisionError("aws admin_cidr", f"{CHECKIP_URL} answered {answer[:30]!r}, not "
+                                               "an address: set it") from None  # fmt: skip
 
 
 def nvme_id(volume_id: str) -> str:

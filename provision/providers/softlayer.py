@@ -6,6 +6,7 @@ the user names registered keys (ssh_key_ids + ssh_key_file), the cluster gets an
 its own (label `drc-cluster-NAME`), removed with it.
 """
 
+import time
 from functools import partial
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from provision.providers.sshcheck import ssh_login
 
 # The API allows about 50 requests/s per account; stay well below it.
 REQUESTS_PER_S = 10
+# polls (poll_s apart: 10 s by default, so 2 min) for an order whose answer was lost
+LOST_ORDER_WAIT_POLLS = 12
 NODE_MASK = "mask[id,hostname,primaryIpAddress,primaryBackendIpAddress,tagReferences[tag[name]]]"
 
 
@@ -145,6 +148,16 @@ class SoftLayerProvider(Provider):
                            mask=NODE_MASK)  # fmt: skip
         return [g for g in found if g["hostname"] == name]  # the API's filter: "contains"
 
+    def _wait_listed(self, name: str, domain: str) -> list[dict]:
+        """A server whose order's answer was lost may take a while to be listed: look for
+        it for LOST_ORDER_WAIT_POLLS polls before ordering again."""
+        for poll in range(LOST_ORDER_WAIT_POLLS):
+            found = self._by_hostname(name, domain)
+            if found or poll == LOST_ORDER_WAIT_POLLS - 1:
+                return found
+            time.sleep(self.poll_s)
+        return []
+
     def _place_order(self, name: str, spec: NodeSpec) -> dict:
         """createObject at most once per server: repeated only when the API refused it, or
         when its answer was lost and no server of that hostname exists."""
@@ -158,7 +171,7 @@ class SoftLayerProvider(Provider):
                                        backoff_s=self.backoff_s)  # fmt: skip
             except TransportError as exc:
                 lost = exc
-                found = self._by_hostname(name, spec.domain)
+                found = self._wait_listed(name, spec.domain)
                 if found:
                     return found[0]
             except SoftLayerAPIError as exc:

@@ -24,6 +24,8 @@ def ssh_login(host: str, timeout_s: float, *, user: str, key: str | None, port: 
             reason = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
         except subprocess.TimeoutExpired:
             reason = "ssh hung for 30 s"
+        except OSError as exc:  # no ssh client on the launcher: no retry will help
+            raise ProvisionError("ssh", f"cannot run the ssh client: {exc}") from None
         if time.monotonic() >= deadline:
             break
         time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))

