@@ -33,6 +33,31 @@ def shared_data(rel: str, what: str) -> Path:
     return path
 
 
+def read_grades(path: Path) -> dict[str, int]:
+    """image -> level of a Kaggle-format CSV (labels, or `drc predict`'s submission)."""
+    import csv
+
+    with path.open() as handle:
+        return {row["image"]: int(row["level"]) for row in csv.DictReader(handle)}
+
+
+def held_out_scores(model_dir: Path, data: Path, held_out: dict[str, int],
+                    resamples: int) -> dict:  # fmt: skip
+    """`drc predict` of MODEL_DIR/model.npz over DATA, scored on the held-out eyes: kappa
+    with its 95 % subject bootstrap, recall and confusion."""
+    from jobs.metrics import bootstrap_kappa, scores
+
+    predictions = model_dir.with_suffix(".csv")
+    drc("predict", str(model_dir / "model.npz"), str(data), "--out", str(predictions))
+    pred = read_grades(predictions)
+    truth = {i: g for i, g in held_out.items() if i in pred}
+    found = scores(list(truth.values()), [pred[i] for i in truth])
+    low, high = bootstrap_kappa(truth, pred, resamples)
+    return {"kappa": round(found["kappa"], 3), "kappa_95": [round(low, 3), round(high, 3)],
+            "held_out": len(truth), "recall": found["recall"],
+            "confusion": found["confusion"]}  # fmt: skip
+
+
 def write_result(name: str, result: dict) -> Path:
     """bench/results/NAME.json, and the same on stdout."""
     text = json.dumps(result, indent=2) + "\n"

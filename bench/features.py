@@ -11,23 +11,24 @@ Writes bench/results/features.json.
 """
 
 import argparse
-import csv
 import json
 import os
 import platform
 from pathlib import Path
 
 import numpy as np
-from common import REPO, drc, shared_data, write_result  # bench/ is this script's path
+from common import (  # bench/ is this script's path
+    REPO,
+    drc,
+    held_out_scores,
+    read_grades,
+    shared_data,
+    write_result,
+)
 
 from jobs.dataset.labels import parse_image_name
 from jobs.dataset.split import DEFAULT_FRACTION, DEFAULT_SEED, is_validation
-from jobs.metrics import bootstrap_kappa, fit_thresholds, quadratic_weighted_kappa, scores
-
-
-def read_grades(path: Path) -> dict[str, int]:
-    with path.open() as handle:
-        return {row["image"]: int(row["level"]) for row in csv.DictReader(handle)}
+from jobs.metrics import fit_thresholds, quadratic_weighted_kappa
 
 
 def held_out(image: str) -> bool:
@@ -101,15 +102,8 @@ def main() -> None:
             train_s, _ = drc("train-lr", str(feat), "--size", size, "--out", str(feat / name),
                              "--reg", str(reg), "--output", output, *cluster)  # fmt: skip
             report = json.loads((feat / name / "train-lr-report.json").read_text())
-            predictions = feat / f"{name}.csv"
-            drc("predict", str(feat / name / "model.npz"), str(feat), "--out", str(predictions))
-            pred = read_grades(predictions)
-            truth = {i: g for i, g in truth_all.items() if i in pred}
-            found = scores(list(truth.values()), [pred[i] for i in truth])
-            low, high = bootstrap_kappa(truth, pred, args.resamples)
-            run = {"reg": reg, "output": output, "kappa": round(found["kappa"], 3),
-                   "kappa_95": [round(low, 3), round(high, 3)], "held_out": len(truth),
-                   "recall": found["recall"], "confusion": found["confusion"],
+            run = {"reg": reg, "output": output,
+                   **held_out_scores(feat / name, feat, truth_all, args.resamples),
                    "argmax_kappa_same_model": report.get("argmax_kappa"),
                    "trained": report["n_train"], "train_lr_s": round(train_s, 1),
                    "load_to_kappa_s": round(report["load_to_kappa_s"], 1)}  # fmt: skip

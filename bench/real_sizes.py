@@ -11,24 +11,24 @@ train-lr and predict per size and weighting. Writes bench/results/real_sizes.jso
 """
 
 import argparse
-import csv
 import json
 import os
 import platform
 from pathlib import Path
 
-from common import REPO, drc, shared_data, write_result  # bench/ is this script's path
+from common import (  # bench/ is this script's path
+    REPO,
+    drc,
+    held_out_scores,
+    read_grades,
+    shared_data,
+    write_result,
+)
 
 from jobs.dataset.labels import parse_image_name
 from jobs.dataset.split import DEFAULT_FRACTION, DEFAULT_SEED, is_validation
-from jobs.metrics import bootstrap_kappa, quadratic_weighted_kappa
 
 SIZES = (16, 32, 64, 128, 256)
-
-
-def read_grades(path: Path) -> dict[str, int]:
-    with path.open() as handle:
-        return {row["image"]: int(row["level"]) for row in csv.DictReader(handle)}
 
 
 def main() -> None:
@@ -56,15 +56,10 @@ def main() -> None:
                              str(out / name), *(["--class-weights"] if weights else []),
                              *cluster)  # fmt: skip
             report = json.loads((out / name / "train-lr-report.json").read_text())
-            predictions = out / f"{name}.csv"
-            drc("predict", str(out / name / "model.npz"), str(prep), "--out", str(predictions))
-            pred = read_grades(predictions)
-            truth = {i: g for i, g in held_out.items() if i in pred}
-            kappa = quadratic_weighted_kappa(list(truth.values()), [pred[i] for i in truth])
-            low, high = bootstrap_kappa(truth, pred, args.resamples)
-            run = {"size": size, "class_weights": weights, "kappa": round(kappa, 3),
-                   "kappa_95": [round(low, 3), round(high, 3)],
-                   "report_kappa": round(report["kappa"], 3), "held_out": len(truth),
+            found = held_out_scores(out / name, prep, held_out, args.resamples)
+            run = {"size": size, "class_weights": weights,
+                   **{k: found[k] for k in ("kappa", "kappa_95", "held_out")},
+                   "report_kappa": round(report["kappa"], 3),
                    "trained": report["n_train"], "train_lr_s": round(train_s, 1),
                    "recall": report.get("recall")}  # fmt: skip
             print(json.dumps(run), flush=True)

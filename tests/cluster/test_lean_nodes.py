@@ -10,22 +10,9 @@ import pytest
 from jobs.cli import cnn
 from jobs.cluster.cluster_vars import REPO, resolve
 from jobs.errors import DrcError
-from tests.support.salt_render import show_sls
+from tests.support.salt_render import TWO_NODES, show_sls
 
-GROUPS = """[spark_master]
-n1
-[hdfs_namenode]
-n1
-[spark_workers]
-n1
-n2
-[hdfs_datanodes]
-n1
-n2
-[all]
-n1 ansible_host=10.9.0.1 spark_bind_address=10.9.0.1
-n2 ansible_host=10.9.0.2 spark_bind_address=10.9.0.2
-"""
+GROUPS = TWO_NODES
 RUNTIME, CNN = (str(REPO / "requirements" / f"{kind}.txt") for kind in ("runtime", "cnn"))
 
 

@@ -8,22 +8,9 @@ import yaml
 
 from jobs.cluster.cluster_vars import REPO
 from jobs.cluster.salt_ssh import PHASES
-from tests.support.salt_render import show_sls
+from tests.support.salt_render import TWO_NODES, show_sls
 
-INVENTORY = """[spark_master]
-n1
-[hdfs_namenode]
-n1
-[spark_workers]
-n1
-n2
-[hdfs_datanodes]
-n1
-n2
-[all]
-n1 ansible_host=10.9.0.1 spark_bind_address=10.9.0.1
-n2 ansible_host=10.9.0.2 spark_bind_address=10.9.0.2
-"""
+INVENTORY = TWO_NODES
 
 
 @pytest.fixture(scope="module")

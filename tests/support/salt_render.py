@@ -11,6 +11,22 @@ import yaml
 from jobs.cluster.cluster_vars import REPO, resolve
 from jobs.cluster.salt_ssh import write_config
 
+# two nodes, the first master and NameNode, both workers and DataNodes
+TWO_NODES = """[spark_master]
+n1
+[hdfs_namenode]
+n1
+[spark_workers]
+n1
+n2
+[hdfs_datanodes]
+n1
+n2
+[all]
+n1 ansible_host=10.9.0.1 spark_bind_address=10.9.0.1
+n2 ansible_host=10.9.0.2 spark_bind_address=10.9.0.2
+"""
+
 
 def show_sls(tmp: Path, inventory_text: str, sls: str, hosts: tuple[str, ...]) -> dict[str, dict]:
     (tmp / "group_vars").mkdir()
