@@ -483,6 +483,22 @@ def test_cnn_reads_and_writes_hdfs(cluster, cnn_data, tmp_path):
     assert len(grades.read_text().splitlines()) == 1 + len(levels)
 
 
+def test_features_on_the_cluster_read_and_write_hdfs(cluster, cnn_data, tmp_path):
+    """drc features on the standalone cluster: input and output on HDFS, one row per image,
+    each the backbone's own features of that image."""
+    from tests.support.features import check_features
+
+    url = f"{cluster.hdfs_url}/user/hadoop/features-in"
+    drc_local("stage", "put", str(cnn_data / "size=64"), f"{url}/size=64", hdfs_user="hadoop")
+    out = f"{cluster.hdfs_url}/user/hadoop/features-out"
+    said = drc_on(cluster, "features", url, "--out", out, "--size", "64", "--reports",
+                  str(tmp_path / "reports")).stdout  # fmt: skip
+    assert "features of 800 images (2560 per image" in said
+    report = json.loads((tmp_path / "reports" / "features-report.json").read_text())
+    assert report["app_state"] == "FINISHED" and report["images"] == 800
+    check_features(url, out, 64)
+
+
 def test_cnn_trains_distributed_and_tracks_one_process(cluster, cnn_data, tmp_path):
     from jobs.cnn.train import TrainConfig, train
 

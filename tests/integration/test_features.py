@@ -30,11 +30,12 @@ def test_features_on_a_local_master_then_lr_on_them(repo, cnn_data, tmp_path, mo
     again = drc(repo, "features", str(cnn_data), "--out", str(out), "--size", "64",
                 "--master", "local[2]")  # fmt: skip
     assert "features of 800 images" in again
+    inputs = sorted(p.name for p in (cnn_data / "size=64").iterdir())
     refused = subprocess.run([str(repo / ".venv/bin/drc"), "features", str(cnn_data), "--out",
                               str(cnn_data), "--size", "64", "--master", "local[2]"],
                              capture_output=True, text=True, timeout=120)  # fmt: skip
     assert refused.returncode != 0 and "would overwrite the input" in refused.stderr
-    assert (cnn_data / "size=64" / "_SUCCESS").exists()  # the input untouched
+    assert sorted(p.name for p in (cnn_data / "size=64").iterdir()) == inputs  # untouched
     report = json.loads((out / "features-report.json").read_text())
     assert report["images"] == 800 and report["settings"]["model"] == "efficientnet-lite0"
     said = drc(repo, "train-lr", str(out), "--size", "64", "--output", "ordinal",
