@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
-from common import REPO, drc, write_result  # bench/ is this script's path
+from common import REPO, drc, shared_data, write_result  # bench/ is this script's path
 
 from jobs.cnn.grader import GraderSpec, export
 from jobs.cnn.grader import load as load_grader
@@ -38,8 +38,8 @@ from jobs.dataset.labels import parse_image_name, read_labels
 from jobs.dataset.split import DEFAULT_FRACTION, DEFAULT_SEED, held_out
 from jobs.metrics import bootstrap_kappa, fit_thresholds, quadratic_weighted_kappa, scores
 
-REAL = REPO.parent / "shared/data/eyepacs-256"
-RAW = REPO.parent / "shared/data/kaggle-sample"
+REAL = shared_data("data/eyepacs-256", "the 6,724 real graded photographs (eyepacs-256)")
+RAW = shared_data("data/kaggle-sample", "the 4 raw Kaggle photographs")
 SHIPPED = REPO / "models/grader"
 TRAIN_SEED = 7  # train-cnn's own validation split: independent of the held-out one (42)
 BLENDS = (0.0, 0.25, 0.5)

@@ -103,16 +103,17 @@ DEFAULT_FREEZE = {"efficientnet-lite0": 8, "efficientnet-lite2": 11}
 
 
 def build(name: str, size: int, outputs: int, *, pretrained: bool = False,
-          freeze: int = 0) -> nn.Module:  # fmt: skip
-    """A network; `pretrained` loads a backbone's ImageNet weights (checked), `freeze`
-    keeps its first blocks fixed (-1: DEFAULT_FREEZE). A grader or checkpoint is built
-    without `pretrained`: its file holds every weight."""
+          freeze: int = 0, load_weights: bool = True) -> nn.Module:  # fmt: skip
+    """A network; `pretrained`: a backbone started from ImageNet, its weights loaded
+    (checked) unless `load_weights` is False (a resumed run's come from its checkpoint);
+    `freeze` keeps its first blocks fixed (-1: DEFAULT_FREEZE). A grader or checkpoint is
+    built without `pretrained`: its file holds every weight."""
     if name not in MODELS:
         raise DrcError("--model", f"{name!r} is not one of {', '.join(MODELS)}")
     if size < MIN_SIZE[name]:
         raise DrcError("--size", f"{size} px is too small for {name} (at least {MIN_SIZE[name]})")
     if name in DEFAULT_FREEZE:
-        model = MODELS[name](size, outputs, pretrained)
+        model = MODELS[name](size, outputs, pretrained and load_weights)
         # -1 fixes the default stages of ImageNet's weights; random ones are all trained
         model.freeze((DEFAULT_FREEZE[name] if pretrained else 0) if freeze < 0 else freeze)
     else:

@@ -23,7 +23,7 @@ from jobs.cnn.data import (
     resample_copies,
     to_input,
 )
-from jobs.cnn.models import DEFAULT_FREEZE, build
+from jobs.cnn.models import build
 from jobs.cnn.tasks import Task, make_task
 from jobs.dataset import fs
 from jobs.errors import DrcError
@@ -187,13 +187,10 @@ def train(cfg: TrainConfig, log=print) -> dict:
         raise DrcError(cfg.data, f"no labelled images for task {task.name} at size "
                                  f"{cfg.size} in the training split")  # fmt: skip
     torch.manual_seed(cfg.seed)
-    # a resumed run's weights come from its checkpoint, not from ImageNet's file; it keeps
-    # the same blocks fixed
+    # a resumed run's weights come from its checkpoint, not from ImageNet's file
     pretrained = cfg.pretrained and cfg.model in PRETRAINED
-    freeze = DEFAULT_FREEZE.get(cfg.model, 0) if cfg.freeze < 0 else cfg.freeze
-    freeze = freeze if pretrained else 0
-    model = build(cfg.model, cfg.size, task.outputs, pretrained=pretrained and not cfg.resume,
-                  freeze=freeze).to(device)  # fmt: skip
+    model = build(cfg.model, cfg.size, task.outputs, pretrained=pretrained, freeze=cfg.freeze,
+                  load_weights=not cfg.resume).to(device)  # fmt: skip
     bf16 = use_bf16(cfg.precision, device, cfg.model)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -23,6 +23,11 @@ def local(path: PathLike) -> Path:
     return Path(str(path).removeprefix("file://"))
 
 
+def absolute(path: str) -> str:
+    """A local path made absolute (executors run elsewhere); an hdfs:// URL already is."""
+    return path if is_remote(path) else str(local(path).resolve())
+
+
 def join(root: PathLike, *parts: str) -> PathLike:
     """root/part/...: a Path for a local root, a URL string for a remote one."""
     if is_remote(root):

@@ -2,7 +2,6 @@
 here: the CLI reads its defaults."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from jobs.config import JsonConfig, option
 from jobs.dataset import fs
@@ -43,8 +42,5 @@ class FeaturesConfig(JsonConfig):
                 raise DrcError(option(name), f"{getattr(self, name)} {reason}")
 
     def resolved(self) -> "FeaturesConfig":
-        def absolute(path: str) -> str:
-            return path if fs.is_remote(path) else str(Path(path).resolve())
-
-        return type(self)(**{**self.to_dict(), "data": absolute(self.data),
-                             "out": absolute(self.out)})  # fmt: skip
+        return type(self)(**{**self.to_dict(), "data": fs.absolute(self.data),
+                             "out": fs.absolute(self.out)})  # fmt: skip

@@ -21,7 +21,9 @@ from jobs.preprocess.job import Progress
 def run(spark: SparkSession, cfg: FeaturesConfig, say: Callable[[str], None] = print) -> dict:
     cfg = cfg.resolved()
     source = layout.size_dir(cfg.data, cfg.size)
-    files = sorted(str(f) for f in fs.glob(fs.join(source, "*.parquet")))
+    listed = sorted((str(f), n) for f, n, is_dir in fs.listdir(source) if not is_dir
+                    and fs.name(f).endswith(".parquet")) if fs.exists(source) else []  # fmt: skip
+    files = [f for f, _ in listed]
     if not files:
         raise DrcError(source, "no Parquet for this size: run `drc preprocess` with it first")
     out = fs.join(cfg.out)
@@ -33,8 +35,7 @@ def run(spark: SparkSession, cfg: FeaturesConfig, say: Callable[[str], None] = p
     # what decides the features (batch, threads and tasks only decide the speed), and the
     # input they were made from: its path, files and its own record of its run
     settings = {k: cfg.to_dict()[k] for k in ("size", "model", "pooling", "views", "precision")}
-    made_from = {"data": str(source), "files": [[str(f), n] for f, n, _ in fs.listdir(source)
-                                                if fs.name(f).endswith(".parquet")],
+    made_from = {"data": str(source), "files": [list(entry) for entry in listed],
                  "input_record": layout.run_record(cfg.data, cfg.size)}  # fmt: skip
     if fs.exists(done_marker):
         before = json.loads(fs.read_text(done_marker) or "{}")

@@ -122,8 +122,7 @@ def run(spark: SparkSession, cfg: LRConfig) -> dict:
         train_blocks = lr_blocks.training_blocks(blocks)
         report.update(fit_blocks(spark, cfg, blocks, timings))
         report["n_train"] = sum(b["n"] for b in train_blocks)
-        width = int(lr_blocks.pixels(train_blocks[0]).shape[1])  # pixels, or features
-        report["bytes_per_iteration"] = report["n_train"] * width
+        report["bytes_per_iteration"] = report["n_train"] * train_blocks[0]["width"]
         bw = lr_blocks.read_bandwidth_gbs(train_blocks[0])
         report["read_bandwidth_gbs_one_core"] = bw
         report["iteration_floor_s_one_core"] = report["bytes_per_iteration"] / bw / 1e9

@@ -84,7 +84,7 @@ def build_blocks(source: str, part: int, key: str, size: int, fraction: float,
                 continue
             block = {"key": key, "name": f"block-{part:05d}-{'val' if validation else 'train'}",
                      "source": source, "part": part, "size": size, "fraction": fraction,
-                     "seed": seed, "validation": validation, "n": len(rows),
+                     "seed": seed, "validation": validation, "n": len(rows), "width": width,
                      "level": [int(meta["level"][i]) for i in rows],
                      "image": [meta["image"][i] for i in rows]}  # fmt: skip
             partial = block_path(block).with_name(f".{block['name']}.{os.getpid()}.npy")

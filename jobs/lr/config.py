@@ -2,7 +2,6 @@
 spark-submit (the controller builds it, the Spark app rebuilds it from JSON)."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from jobs.config import JsonConfig, option
 from jobs.dataset import fs, layout, split
@@ -73,8 +72,5 @@ class LRConfig(JsonConfig):
             raise DrcError(source, "no Parquet for this size: run `drc preprocess` with it first")
 
     def resolved(self) -> "LRConfig":
-        def absolute(path: str) -> str:
-            return path if fs.is_remote(path) else str(Path(path).resolve())
-
-        return type(self)(**{**self.to_dict(), "data": absolute(self.data),
-                             "out": absolute(self.out)})  # fmt: skip
+        return type(self)(**{**self.to_dict(), "data": fs.absolute(self.data),
+                             "out": fs.absolute(self.out)})  # fmt: skip

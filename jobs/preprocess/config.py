@@ -14,11 +14,6 @@ MAX_SIZE = 4096
 NORMALISATIONS = ("none", "equalize")
 
 
-def _absolute(path: str) -> str:
-    """Local paths made absolute (hdfs:// URLs already are)."""
-    return path if fs.is_remote(path) else str(fs.local(path).resolve())
-
-
 def check_sizes(sizes) -> tuple[int, ...]:
     sizes = tuple(sizes)
     if not sizes or any(not isinstance(s, int) or s < 1 or s > MAX_SIZE for s in sizes):
@@ -47,8 +42,8 @@ class PreprocessConfig(JsonConfig):
 
     def resolved(self) -> "PreprocessConfig":
         """Absolute paths: the Spark app and its executors run elsewhere."""
-        labels = _absolute(self.labels) if self.labels else None
-        paths = {"input": _absolute(self.input), "output": _absolute(self.output),
+        labels = fs.absolute(self.labels) if self.labels else None
+        paths = {"input": fs.absolute(self.input), "output": fs.absolute(self.output),
                  "labels": labels}  # fmt: skip
         return type(self)(**(self.to_dict() | paths))
 
