@@ -35,7 +35,8 @@ DEMO_EYES ?= 600
 DEMO_PHOTOS := .cluster/demo-photos
 DEMO_SET_VARS := .cluster/demo-set.json
 # (the shared real eyes are all of the grader's held-out subjects: the LR splits them anew)
-DEMO_VARS := -e @$(DEMO_SET_VARS) -e run_jobs_normalise=equalize -e run_jobs_split_seed=7
+DEMO_VARS := -e @$(DEMO_SET_VARS) -e run_jobs_normalise=equalize -e run_jobs_split_seed=7 \
+  -e run_jobs_grade_views=1
 
 demo: $(STAMP)
 	@$(LOCK_DEMO); start=$$(date +%s); \

@@ -22,7 +22,7 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
 
     cfg = PipelineConfig.build(
         args.data_dir, args.out, labels=args.labels,
-        source=args.source, train_size=args.train_size, sizes=args.sizes,
+        source=args.source, stage=args.stage, train_size=args.train_size, sizes=args.sizes,
         partitions=args.partitions, max_iter=args.max_iter, normalise=args.normalise,
         seed=args.seed,
     )  # fmt: skip
@@ -87,8 +87,14 @@ def register(sub) -> None:
     from jobs.cluster.pipeline import DEFAULT_TRAIN_SIZE
 
     p = sub.add_parser("pipeline", help="stage, preprocess, train LR, score kappa on the cluster")
-    p.add_argument("--source", help="bucket to stage from (file:///dir); omit to use DATA_DIR")
-    p.add_argument("--data-dir", required=True, help="the cluster's data directory")
+    p.add_argument("--source", help="the photographs' bucket: a swift:// or s3:// one is read "
+                   "one hop by the preprocess tasks (nothing staged); file:///dir is staged "
+                   "into DATA_DIR; omit to use DATA_DIR")  # fmt: skip
+    p.add_argument("--stage", action="store_true", help="the 2015 flow for a swift:// or s3:// "
+                   "--source too: stage it into DATA_DIR, then preprocess from there")  # fmt: skip
+    p.add_argument("--data-dir", help="the cluster's data directory (a path, hdfs://, or a "
+                   "swift:// s3:// prefix read one hop); needed unless --source is "
+                   "a store")  # fmt: skip
     p.add_argument("--labels", help="labels CSV (default DATA_DIR/trainLabels.csv)")
     p.add_argument("--out", required=True, help="output directory (a path or hdfs://)")
     p.add_argument("--namenode-ui", help="the HDFS NameNode's web UI, linked in the report "
@@ -105,7 +111,8 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_pipeline)
 
     p = sub.add_parser("preprocess", help="crop and resize photographs into Parquet per size")
-    p.add_argument("input", help="directory of photographs")
+    p.add_argument("input", help="directory of photographs (a path, hdfs://), or a swift:// "
+                   "s3:// prefix the tasks fetch them from, one hop")  # fmt: skip
     p.add_argument("output", help="output directory (OUTPUT/size=N/, quarantine/, _SUCCESS)")
     p.add_argument("--labels", help="trainLabels.csv (omit for test images: level is null)")
     add_cluster_args(p)

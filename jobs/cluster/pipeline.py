@@ -1,5 +1,9 @@
 """`drc pipeline` on the controller: stage the data, check it, submit the pipeline app
-(preprocess, then the train-lr job's own code on one size), write the results table."""
+(preprocess, then the train-lr job's own code on one size), write the results table.
+
+Photographs in an object store (swift://, s3://) are read one hop: the preprocess tasks
+fetch them from the store themselves, nothing is staged. `stage=True` keeps the 2015 flow
+(stage into the data directory first, preprocess from there)."""
 
 import json
 import time
@@ -11,7 +15,7 @@ from jobs.dataset import fs, layout
 from jobs.errors import DrcError
 from jobs.lr.config import LRConfig
 from jobs.preprocess.config import PreprocessConfig
-from jobs.storage import transfer
+from jobs.storage import is_object_store, transfer
 
 DEFAULT_TRAIN_SIZE = 32
 
@@ -23,10 +27,15 @@ class PipelineConfig:
     source: str | None = None  # a store URL to stage from first
 
     @classmethod
-    def build(cls, data_dir: fs.PathLike, out: fs.PathLike, *, labels: fs.PathLike | None = None,
-              source: str | None = None, train_size: int = DEFAULT_TRAIN_SIZE,
-              **settings) -> "PipelineConfig":  # fmt: skip
-        """From the CLI's settings: preprocess's by name, the rest LR's."""
+    def build(cls, data_dir: fs.PathLike | None, out: fs.PathLike, *,
+              labels: fs.PathLike | None = None, source: str | None = None, stage: bool = False,
+              train_size: int = DEFAULT_TRAIN_SIZE, **settings) -> "PipelineConfig":  # fmt: skip
+        """From the CLI's settings: preprocess's by name, the rest LR's. A store `source`
+        is preprocess's input itself unless `stage` (the 2015 flow) asks for a copy."""
+        if source and is_object_store(source) and not stage:
+            data_dir, source = source, None  # one hop: the tasks fetch from the store
+        if data_dir is None:
+            raise DrcError("--data-dir", "needed unless --source is a swift:// or s3:// store")
         prep_names = {"sizes", "partitions", "seed_csv", "normalise"}
         prep = PreprocessConfig(
             input=str(data_dir), output=str(out),

@@ -31,8 +31,13 @@ def read_labels(path: fs.PathLike) -> dict[str, int]:
     grade 0-4."""
     if not fs.exists(path):
         raise DrcError(path, "labels file does not exist")
+    return parse_labels(fs.read_text(path), path)
+
+
+def parse_labels(text: str, path: object) -> dict[str, int]:
+    """`image,level` rows of a labels file's text (read from wherever `path` is)."""
     labels: dict[str, int] = {}
-    with io.StringIO(fs.read_text(path), newline="") as handle:
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or not {"image", "level"} <= set(reader.fieldnames):
             raise DrcError(path, "labels file needs a header with columns image,level")

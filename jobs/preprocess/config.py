@@ -5,9 +5,10 @@ from dataclasses import dataclass
 
 from jobs.config import JsonConfig
 from jobs.dataset import fs
-from jobs.dataset.labels import check_labels_match, list_images, read_labels
+from jobs.dataset.labels import check_labels_match
 from jobs.dataset.layout import DEFAULT_SIZES
 from jobs.errors import DrcError
+from jobs.preprocess import sources
 
 MAX_SIZE = 4096
 # the names of jobs.preprocess.images.NORMALISATIONS (no numpy/OpenCV on this side)
@@ -23,7 +24,7 @@ def check_sizes(sizes) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class PreprocessConfig(JsonConfig):
-    input: str  # directory of photographs
+    input: str  # directory of photographs, or a swift:// s3:// prefix (read one hop)
     output: str  # OUTPUT/size=N/, quarantine/, _SUCCESS
     labels: str | None = None  # trainLabels.csv; None for test images (level null)
     sizes: tuple[int, ...] = DEFAULT_SIZES
@@ -50,7 +51,7 @@ class PreprocessConfig(JsonConfig):
     def check_inputs(self) -> int:
         """Fail early, in one line, on inputs the cluster would only choke on later; returns
         the number of images."""
-        images = list_images(self.input)
+        images = sources.list_photographs(self.input)
         if self.labels is not None:
-            check_labels_match(read_labels(self.labels), images, self.labels)
+            check_labels_match(sources.read_labels(self.labels), images, self.labels)
         return len(images)

@@ -5,7 +5,11 @@ Each task decodes its images once and writes every size straight to Parquet with
 ~95 and ~130 images/s on 2 cores). An image that fails becomes a quarantine row and the
 batch goes on. Files are written under a temporary directory and each size is moved into
 place whole, so a re-run skips finished sizes and never mixes old and new rows; a retried
-task overwrites its own file (named by partition), never adds a second one.
+task overwrites its own file (named by partition), never adds a second one, and a failed
+attempt removes its half-written one (a killed one's is swept before a size is published).
+
+The photographs come from a directory (local or HDFS) or, one hop, straight from an object
+store (swift://, s3://): listed here, fetched by the tasks (jobs.preprocess.sources).
 """
 
 import csv
@@ -22,7 +26,7 @@ from pyspark.sql import functions as F
 
 from jobs.dataset import fs, layout
 from jobs.dataset.fs import PathLike
-from jobs.dataset.labels import list_images, read_labels
+from jobs.preprocess import sources
 from jobs.preprocess.config import PreprocessConfig
 from jobs.preprocess.task import preprocess_labelled
 
@@ -130,7 +134,8 @@ def run(spark: SparkSession, cfg: PreprocessConfig, say: Callable[[str], None] =
     fs.makedirs(output)
     for stale in fs.glob(fs.join(output, f"{layout.scratch_prefix()}*")):  # a killed run's
         fs.rmtree(stale)  # half-written pass
-    images = list_images(cfg.input)
+    source = sources.Source.of(cfg.input)  # a store's credentials, from this process only
+    images = sources.list_photographs(cfg.input)
     digest = source_digest(images)
     drop_if_stale(output, digest, cfg.normalise, say)
     todo = sizes_to_do(output, sizes)
@@ -140,21 +145,27 @@ def run(spark: SparkSession, cfg: PreprocessConfig, say: Callable[[str], None] =
         sc = spark.sparkContext
         n_parts = cfg.partitions or default_partitions(spark, len(images))
         done = sc.accumulator(0)
-        levels = read_labels(cfg.labels) if cfg.labels else {}
-        # each path travels with its grade: a broadcast of the labels cost 0.2 s a job
-        rows = [(str(path), levels.get(stem)) for stem, path in images.items()]
+        levels = sources.read_labels(cfg.labels) if cfg.labels else {}
+        # each path (or listed object) travels with its grade: a broadcast of the labels
+        # cost 0.2 s a job
+        rows = [(item, levels.get(stem)) for stem, item in images.items()]
         tmp = fs.join(output, f"{layout.scratch_prefix()}{uuid.uuid4().hex}")
         root, normalise = str(tmp), cfg.normalise
         tasks = sc.parallelize(rows, n_parts).mapPartitionsWithIndex(
-            lambda part, rows: preprocess_labelled(part, rows, root, todo, done, normalise)
+            lambda part, rows: preprocess_labelled(
+                part, rows, root, todo, done, normalise, source
+            )  # fmt: skip
         )
-        say(f"preprocess: {len(images)} images -> sizes {list(todo)} in {n_parts} tasks")
+        hop = f", fetched from {cfg.input} one hop" if source.one_hop else ""
+        say(f"preprocess: {len(images)} images -> sizes {list(todo)} in {n_parts} tasks{hop}")
         with Progress(done, len(images), say) as progress:
             bad = sorted(tasks.collect(), key=lambda b: b["image"])
             say(progress.line())
         for size in todo:
             written = layout.size_dir(tmp, size)
             fs.makedirs(written)
+            for stray in fs.glob(fs.join(written, "*.partial")):  # a killed attempt's
+                fs.remove(stray)
             fs.write_text(layout.size_complete(tmp, size), "")
             fs.replace(written, layout.size_dir(output, size))
         write_quarantine(bad, output)

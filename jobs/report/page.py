@@ -119,7 +119,8 @@ def cnn_section(report: dict) -> list[str]:
     wanted = {n for eyes in pick_examples(rows).values() for n, _ in eyes}
     thumbs = photo_pixels(Path(report["photos"]), wanted, report["normalise"])
     extra = [f"<p class=muted>{len(report['grades'])} photographs graded in "
-             f"{report['seconds']:.1f} s by {html.esc(report['grader'])}; "
+             f"{report['seconds']:.1f} s ({report.get('views', 8)} view(s) each) by "
+             f"{html.esc(report['grader'])}; "
              f"{len(report['rejected'])} could not be graded</p>"]  # fmt: skip
     extra += [f"<p class=wrong>{html.esc(n)}: {html.esc(why)}</p>"
               for n, why in sorted(report["rejected"].items())]  # fmt: skip
@@ -158,7 +159,8 @@ def write_grade_report(reports: Path, photos: Path, grader: Path, result: dict,
     grades = result["grades"]
     report = {"kappa": kappa[0], "kappa_95": list(kappa[1:]), "photos": str(photos),
               "grader": str(grader), "normalise": result["spec"].normalise,
-              "seconds": result["seconds"], "grades": grades, "rejected": result["rejected"],
+              "seconds": result["seconds"], "views": result.get("views", 8),
+              "grades": grades, "rejected": result["rejected"],
               "rows": [[n, truth[n], grades[n]] for n in sorted(truth)],
               "training": (json.loads(training.read_text()).get("training", {})
                            if training.is_file() else {})}  # fmt: skip

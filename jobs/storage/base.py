@@ -3,7 +3,7 @@
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -43,25 +43,42 @@ class LocalDigest:
     sha256: str
 
 
-def local_digest(path: Path) -> LocalDigest:
+def _digest(chunks: Iterable[bytes]) -> LocalDigest:
     md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
     size = 0
-    with Path(path).open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            md5.update(chunk)
-            sha.update(chunk)
-            size += len(chunk)
+    for chunk in chunks:
+        md5.update(chunk)
+        sha.update(chunk)
+        size += len(chunk)
     return LocalDigest(size, md5.hexdigest(), sha.hexdigest())
 
 
-def store_error(url: str, kind: str, what: str, detail: str) -> DrcError:
+def local_digest(path: Path) -> LocalDigest:
+    with Path(path).open("rb") as handle:
+        return _digest(iter(lambda: handle.read(CHUNK), b""))
+
+
+def bytes_digest(data: bytes) -> LocalDigest:
+    """The digest of an object fetched into memory (the one-hop preprocess's)."""
+    return _digest([data])
+
+
+class StoreError(DrcError):
+    """A store's failure, with its kind: a caller that retries tells the kinds apart."""
+
+    def __init__(self, where: object, reason: str, kind: str):
+        super().__init__(where, reason)
+        self.kind = kind
+
+
+def store_error(url: str, kind: str, what: str, detail: str) -> StoreError:
     """One phrasing for every store: kind is auth, missing, unreachable or other."""
     reason = {
         "auth": f"authentication failed ({detail})",
         "missing": f"{what}: not found ({detail})",
         "unreachable": f"cannot reach {detail}",
     }.get(kind, f"{what}: {detail}")
-    return DrcError(url, reason)
+    return StoreError(url, reason, kind)
 
 
 def safe_key(key: str, where: object) -> PurePosixPath:
@@ -86,6 +103,10 @@ class Store(ABC):
 
     @abstractmethod
     def download(self, key: str, target: Path, progress: Progress) -> None: ...
+
+    @abstractmethod
+    def read(self, key: str) -> bytes:
+        """The whole object, in memory (a photograph: ~1-4 MB), never on a disk."""
 
     @abstractmethod
     def upload(self, source: Path, key: str, digest: LocalDigest, progress: Progress) -> None:

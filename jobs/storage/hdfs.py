@@ -100,6 +100,13 @@ class HdfsStore(base.Store):
 
         self._call(key, copy)
 
+    def read(self, key: str) -> bytes:
+        def whole() -> bytes:
+            with self.client.read(self._path(key)) as handle:
+                return handle.read()
+
+        return self._call(key, whole)
+
     def upload(
         self, source: Path, key: str, digest: base.LocalDigest, progress: base.Progress
     ) -> None:

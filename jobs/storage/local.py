@@ -45,6 +45,9 @@ class FileStore(Store):
     def download(self, key: str, target: Path, progress: Progress) -> None:
         self._copy(self.root / key, target, progress)
 
+    def read(self, key: str) -> bytes:
+        return (self.root / key).read_bytes()
+
     def upload(self, source: Path, key: str, digest: LocalDigest, progress: Progress) -> None:
         target = self.root / key
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,13 @@
 """`s3://bucket/prefix`: Amazon S3 and S3-compatible stores (IBM COS, MinIO, Swift's s3api).
 
 boto3 reads the standard variables itself (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-AWS_ENDPOINT_URL, AWS_PROFILE ...). Large files go up as multipart uploads.
+AWS_ENDPOINT_URL, AWS_PROFILE ...); a mapping given in place of the environment (the one-hop
+preprocess's tasks, jobs.storage.credentials) is passed to it explicitly. Large files go up
+as multipart uploads.
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,27 +20,40 @@ _AUTH_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "4
 _MISSING_CODES = {"NoSuchBucket", "NoSuchKey", "404", "NotFound"}
 
 
+def _session_args(env: Mapping[str, str]) -> dict:
+    """boto3's session arguments from a mapping of the variables it would read."""
+    names = {"aws_access_key_id": "AWS_ACCESS_KEY_ID",
+             "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
+             "aws_session_token": "AWS_SESSION_TOKEN", "profile_name": "AWS_PROFILE"}  # fmt: skip
+    return {arg: env[name] for arg, name in names.items() if env.get(name)}
+
+
 class S3Store(base.Store):
-    def __init__(self, url: str, bucket: str, prefix: str, part_size: int | None = None):
+    def __init__(self, url: str, bucket: str, prefix: str, part_size: int | None = None,
+                 env: Mapping[str, str] | None = None):  # fmt: skip
         import boto3
         from boto3.s3.transfer import TransferConfig
         from botocore.config import Config
 
         self.url, self.bucket, self.prefix = url, bucket, prefix
-        self.endpoint = os.environ.get("AWS_ENDPOINT_URL") or "the AWS S3 endpoint"
+        given = env is not None
+        env = os.environ if env is None else env
+        endpoint = env.get("AWS_ENDPOINT_URL")
+        self.endpoint = endpoint or "the AWS S3 endpoint"
         config = Config(
             # Other S3 implementations know path-style addressing and plain MD5 checks,
             # not the newer default CRC trailers.
-            s3={"addressing_style": "path"} if os.environ.get("AWS_ENDPOINT_URL") else {},
+            s3={"addressing_style": "path"} if endpoint else {},
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
             retries={"max_attempts": 3, "mode": "standard"},
             connect_timeout=10,
             max_pool_connections=32,
         )
-        region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
-        self.client = boto3.session.Session().client("s3", config=config,
-                                                     region_name=region or "us-east-1")  # fmt: skip
+        region = env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION")
+        session = boto3.session.Session(**(_session_args(env) if given else {}))
+        self.client = session.client("s3", config=config, region_name=region or "us-east-1",
+                                     endpoint_url=endpoint if given else None)  # fmt: skip
         self.transfer = TransferConfig(multipart_threshold=part_size or PART_SIZE,
                                        multipart_chunksize=part_size or PART_SIZE,
                                        use_threads=False)  # fmt: skip
@@ -65,8 +80,8 @@ class S3Store(base.Store):
                                      "AWS_SECRET_ACCESS_KEY or AWS_PROFILE") from None  # fmt: skip
         except EndpointConnectionError:
             raise base.store_error(self.url, "unreachable", what, self.endpoint) from None
-        except BotoCoreError as exc:
-            raise DrcError(self.url, f"{what}: {type(exc).__name__}") from None
+        except BotoCoreError as exc:  # a read cut off, a timeout: worth another try
+            raise base.store_error(self.url, "other", what, type(exc).__name__) from None
 
     def list(self) -> Iterator[base.ObjectInfo]:
         pages = self.client.get_paginator("list_objects_v2").paginate(
@@ -88,6 +103,10 @@ class S3Store(base.Store):
         with self._errors(f"object {key!r}"):
             self.client.download_file(self.bucket, self.prefix + key, str(target),
                                       Callback=progress, Config=self.transfer)  # fmt: skip
+
+    def read(self, key: str) -> bytes:
+        with self._errors(f"object {key!r}"):
+            return self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"].read()
 
     def upload(
         self, source: Path, key: str, digest: base.LocalDigest, progress: base.Progress

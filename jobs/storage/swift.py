@@ -1,6 +1,7 @@
 """`swift://container/prefix`: OpenStack Swift (SoftLayer Object Storage ran it).
 
-Credentials come from the environment, as the `swift` CLI reads them: ST_AUTH / ST_USER /
+Credentials come from the environment (or a mapping given in its place: the one-hop
+preprocess's tasks, jobs.storage.credentials), as the `swift` CLI reads them: ST_AUTH / ST_USER /
 ST_KEY (auth v1, SoftLayer's), or OS_AUTH_URL / OS_USERNAME / OS_PASSWORD / OS_PROJECT_NAME
 (+ domains) for Keystone v3. Large files become static large objects (SLO); the segments
 live in CONTAINER_segments, as the `swift` CLI puts them.
@@ -9,7 +10,7 @@ live in CONTAINER_segments, as the `swift` CLI puts them.
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,8 +30,7 @@ SEGMENT_SIZE = 32 << 20
 META_HEADER = f"x-object-meta-{SHA256_META}"
 
 
-def _credentials() -> dict:
-    env = os.environ
+def _credentials(env: Mapping[str, str]) -> dict:
     if env.get("ST_AUTH"):
         return {"authurl": env["ST_AUTH"], "user": env.get("ST_USER"), "key": env.get("ST_KEY"),
                 "auth_version": "1"}  # fmt: skip
@@ -50,10 +50,11 @@ def _credentials() -> dict:
 
 
 class SwiftStore(Store):
-    def __init__(self, url: str, container: str, prefix: str, segment_size: int | None = None):
+    def __init__(self, url: str, container: str, prefix: str, segment_size: int | None = None,
+                 env: Mapping[str, str] | None = None):  # fmt: skip
         self.url, self.container, self.prefix = url, container, prefix
         self.segment_size = segment_size or SEGMENT_SIZE
-        self._creds = _credentials()
+        self._creds = _credentials(os.environ if env is None else env)
         self._local = threading.local()  # swiftclient connections are not thread-safe
 
     @property
@@ -68,8 +69,11 @@ class SwiftStore(Store):
 
     @contextmanager
     def _errors(self, what: str):
+        from http.client import HTTPException
+
         from requests.exceptions import RequestException
         from swiftclient.exceptions import ClientException
+        from urllib3.exceptions import HTTPError
 
         try:
             yield
@@ -85,6 +89,8 @@ class SwiftStore(Store):
         except RequestException as exc:
             detail = f"{self._creds['authurl']} ({type(exc).__name__})"
             raise store_error(self.url, "unreachable", what, detail) from None
+        except (HTTPError, HTTPException) as exc:  # a body cut off mid-read: worth a retry
+            raise store_error(self.url, "other", what, str(exc)[:200]) from None
 
     def _name(self, key: str) -> str:
         return f"{self.prefix}{key}"
@@ -113,6 +119,10 @@ class SwiftStore(Store):
                 for chunk in body:
                     out.write(chunk)
                     progress(len(chunk))
+
+    def read(self, key: str) -> bytes:
+        with self._errors(f"object {key!r}"):
+            return self._conn.get_object(self.container, self._name(key))[1]
 
     def upload(self, source: Path, key: str, digest: LocalDigest, progress: Progress) -> None:
         headers = {META_HEADER: digest.sha256}

@@ -52,6 +52,25 @@ def test_grading_names_a_bad_photograph_and_grades_the_rest(tiny_grader, tmp_pat
     assert all(0 <= int(r["level"]) <= 4 for r in rows)
 
 
+def test_views_choose_the_dihedral_mean_or_one_view(tiny_grader, tmp_path, sample_dir, monkeypatch):
+    _, path = tiny_grader
+    seen = []
+    real = grader.score_batches
+
+    def spy(model, task, batches, device, tta):
+        seen.append(tta)
+        return real(model, task, batches, device, tta)
+
+    monkeypatch.setattr(grader, "score_batches", spy)
+    results = {views: grader.grade_photos(sample_dir, tmp_path / f"{views}.csv", path,
+                                          views=views, say=lambda s: None)
+               for views in (None, 1, 8)}  # fmt: skip
+    assert seen == [True, False, True]  # None: the grader's spec (tta=True)
+    assert [results[v]["views"] for v in (None, 1, 8)] == [8, 1, 8]
+    assert results[None]["grades"] == results[8]["grades"]
+    assert sorted(results[1]["grades"]) == sorted(results[8]["grades"])
+
+
 def test_the_shipped_grader_grades_the_four_raw_samples(tmp_path, sample_dir):
     assert GRADER_FILE.is_file(), "models/grader/grader.pt is part of the project"
     out = tmp_path / "grades.csv"

@@ -35,7 +35,7 @@ class FakeStore(Store):
         self.heads += 1
         return self._meta
 
-    list = download = upload = None
+    list = download = upload = read = None
 
 
 LOCAL = LocalDigest(size=3, md5="0" * 32, sha256="a" * 64)
