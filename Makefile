@@ -12,12 +12,23 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 venv: $(STAMP)
 
-# The venv is rebuilt only when the pins change.
+# The venv is rebuilt only when the pins change: the whole lock for the tests and training
+# (torch's 4.6 GB included) ...
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --editable .
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
+
+# ... or, for make demo alone, what the demo runs: the nodes' runtime (the shipped grader
+# runs in ONNX Runtime) and the controller's tools, no torch, every version the lock's.
+DEMO_STAMP := $(VENV)/.installed-demo
+$(DEMO_STAMP): requirements/runtime.txt requirements/controller.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock \
+	  -r requirements/runtime.txt -r requirements/controller.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --editable .
+	touch $(DEMO_STAMP)
 
 # One demo at a time per checkout: the second refuses in one line (the lock is this shell's;
 # fd 9 is closed for the playbook, so the daemons it starts never hold it).
@@ -38,7 +49,7 @@ DEMO_SET_VARS := .cluster/demo-set.json
 DEMO_VARS := -e @$(DEMO_SET_VARS) -e run_jobs_normalise=equalize -e run_jobs_split_seed=7 \
   -e run_jobs_grade_views=1
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	@$(LOCK_DEMO); start=$$(date +%s); \
 	$(BIN)/drc demo-set $(DEMO_PHOTOS) --eyes $(DEMO_EYES) --vars $(DEMO_SET_VARS) \
 	  $(if $(DATA),--data '$(DATA)') && \
@@ -54,6 +65,7 @@ demo: $(STAMP)
 grader: $(STAMP)
 	$(BIN)/python bench/real_cnn.py --model efficientnet-lite0 --task ordinal --size 256 \
 	  --epochs 6 --patience 6 --batch-size 32 --lr 5e-4 --balance 1 --ship
+	$(BIN)/drc export-onnx  # models/grader/grader.onnx: drc grade without torch
 
 # The same demo, staging the sample images from a local OpenStack Swift (the test server,
 # its test account): what SoftLayer Object Storage was to the 2015 project.

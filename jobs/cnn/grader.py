@@ -4,37 +4,24 @@ file (bfloat16 weights, or float32 where that changes the kappa); `drc grade` ru
 this machine, no Spark, no training."""
 
 import io
+import json
 import time
+import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from jobs.cnn.config import GRADER_FILE
+from jobs.cnn.grading import SPEC_KEY, GraderSpec, finish, onnx_path, photo_batches
 from jobs.cnn.models import build
-from jobs.cnn.predict import blend_eyes, score_batches, write_grades
+from jobs.cnn.predict import score_batches
 from jobs.cnn.tasks import make_task
 from jobs.cnn.train import pick_device, use_bf16
-from jobs.dataset.labels import list_images
 from jobs.errors import DrcError
-from jobs.preprocess.task import process_paths
 
-
-@dataclass
-class GraderSpec:
-    """What grading needs besides the weights (stored beside them)."""
-
-    model: str
-    size: int
-    task: str
-    thresholds: list[float]
-    normalise: str = "equalize"  # jobs.preprocess.images.NORMALISATIONS
-    blend: float = 0.0  # share of the fellow eye's score
-    tta: bool = True
-    trained: dict = field(default_factory=dict)  # provenance: data, epochs, held-out kappa
-    bfloat16: bool | None = None  # as its thresholds were fitted; None: this CPU's default
+__all__ = ["GraderSpec", "export", "export_onnx", "grade_photos", "load"]
 
 
 def export(state_dict: dict, spec: GraderSpec, path: Path, dtype=torch.bfloat16) -> int:
@@ -71,41 +58,39 @@ def grade_photos(photos: Path, out_csv: Path, grader: Path = GRADER_FILE, *, dev
     """Grade every photograph of a directory; a photograph that cannot be graded gets one
     line naming it and why, and the rest go on. `views`: 8 (the dihedral mean, as the
     grader's thresholds were fitted), 1 (8 times faster, a little less exact) or None (the
-    grader's own choice). Returns {image: grade} and counts."""
+    grader's own choice). Returns {image: grade} and counts (jobs.cnn.grading.finish)."""
     dev = pick_device(device, 0)
     model, spec = load(grader, dev)
     task = make_task(spec.task)
-    files = list_images(str(photos))
-    paths = [str(p) for _, p in sorted(files.items())]
     rejected: dict[str, str] = {}
     start = time.perf_counter()
-
-    def batches():
-        pixels, names = [], []
-        for ident, resized in process_paths(paths, (spec.size,), {}, spec.normalise):
-            if resized is None:
-                rejected[ident["image"]] = f"{ident['reason']}: {ident['detail']}"
-                say(f"drc grade: {files[ident['image']]}: {rejected[ident['image']]}")
-                continue
-            pixels.append(resized[spec.size])
-            names.append(ident["image"])
-            if len(names) == batch_size:
-                yield torch.from_numpy(np.stack(pixels)), names
-                pixels, names = [], []
-        if names:
-            yield torch.from_numpy(np.stack(pixels)), names
-
     tta = spec.tta if views is None else views == 8
-    names, scores = score_batches(model, task, batches(), dev, tta)
-    if not names:
-        raise DrcError(photos, f"none of {len(paths)} photograph(s) could be graded")
-    grades = task.grades(blend_eyes(names, scores, spec.blend), spec.thresholds)
-    result = dict(zip(names, grades.tolist(), strict=True))
-    write_grades(out_csv, result)
-    return {
-        "grades": result,
-        "rejected": rejected,
-        "seconds": time.perf_counter() - start,
-        "views": 8 if tta else 1,
-        "spec": spec,
-    }
+    pixels = photo_batches(photos, spec, batch_size, rejected, say)
+    batches = ((torch.from_numpy(x), names) for x, names in pixels)
+    names, scores = score_batches(model, task, batches, dev, tta)
+    return finish(photos, out_csv, spec, names, scores, rejected, start, 8 if tta else 1, "torch")
+
+
+def export_onnx(grader: Path = GRADER_FILE, out: Path | None = None) -> Path:
+    """The grader as ONNX (float32, opset 17, any batch size, the spec in the file's
+    metadata) beside it, written whole or not at all: `drc grade` runs it with ONNX Runtime
+    where torch is not installed."""
+    import onnx
+
+    model, spec = load(grader, torch.device("cpu"))
+    out = Path(out or onnx_path(grader))
+    partial = out.with_name(f".{out.name}.partial")
+    x = torch.zeros(1, 3, spec.size, spec.size)
+    # the TorchScript exporter: the network's padding is plain Python arithmetic on the
+    # input's size, fixed here at the grader's one size
+    with warnings.catch_warnings():  # the tracer's note on exactly that padding arithmetic
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        torch.onnx.export(model, (x,), str(partial), dynamo=False, opset_version=17,
+                          input_names=["pixels"], output_names=["out"],
+                          dynamic_axes={"pixels": {0: "n"}, "out": {0: "n"}})  # fmt: skip
+    saved = onnx.load(str(partial))
+    entry = saved.metadata_props.add()
+    entry.key, entry.value = SPEC_KEY, json.dumps(asdict(spec))
+    onnx.save(saved, str(partial))
+    partial.replace(out)
+    return out

@@ -2,8 +2,6 @@
 the set), optional test-time augmentation over the 8 dihedral views, optional blending of
 each eye's score with its fellow eye's."""
 
-import csv
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from jobs.cnn.data import ParquetImages, to_input
+from jobs.cnn.grading import blend_eyes, write_grades
 from jobs.cnn.models import build
 from jobs.cnn.tasks import Task, make_task
 from jobs.cnn.train import autocast, load_saved, pick_device, use_bf16
@@ -32,20 +31,6 @@ def load_model(checkpoint: fs.PathLike, device):
     model.bf16 = saved.get("bfloat16", use_bf16(cfg.get("precision", "auto"),
                                                 torch.device(device), cfg["model"]))  # fmt: skip
     return model.eval(), task, cfg, saved["state"]["thresholds"]
-
-
-def blend_eyes(names: list[str], scores: np.ndarray, weight: float) -> np.ndarray:
-    """score' = (1 - w) * own + w * fellow eye's, where the subject has both eyes."""
-    if weight <= 0:
-        return scores
-    index = {name: i for i, name in enumerate(names)}
-    out = scores.copy()
-    for i, name in enumerate(names):
-        subject, _, eye = name.partition("_")
-        fellow = index.get(f"{subject}_{'right' if eye == 'left' else 'left'}")
-        if fellow is not None:
-            out[i] = (1 - weight) * scores[i] + weight * scores[fellow]
-    return out
 
 
 def score_batches(model, task: Task, batches: Iterable[tuple[torch.Tensor, list[str]]],
@@ -76,16 +61,6 @@ def score_parquet(
                            graham_norm=graham_norm)  # fmt: skip
     loader = DataLoader(images, batch_size=batch_size)
     return score_batches(model, task, ((x, name) for x, _, name in loader), device, tta)
-
-
-def write_grades(out_csv: Path, grades: dict[str, int]) -> None:
-    """image,level rows (Kaggle's submission format), whole or not at all."""
-    partial = Path(out_csv).with_name(f".{Path(out_csv).name}.partial")
-    with partial.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["image", "level"])
-        writer.writerows(sorted(grades.items()))
-    os.replace(partial, out_csv)
 
 
 def predict(checkpoint: Path, data: Path, out_csv: Path, *, batch_size: int = 128,

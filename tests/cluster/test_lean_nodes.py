@@ -2,6 +2,7 @@
 every host and cnn.txt only on the hosts that train (the inventory's cnn_workers group;
 an inventory without it trains everywhere, as before the split)."""
 
+import argparse
 import importlib.util
 import json
 
@@ -9,6 +10,7 @@ import pytest
 
 from jobs.cli import cnn
 from jobs.cluster.cluster_vars import REPO, resolve
+from jobs.cnn.config import GRADER_FILE
 from jobs.errors import DrcError
 from tests.support.salt_render import TWO_NODES, show_sls
 
@@ -35,14 +37,29 @@ def test_an_inventory_without_cnn_workers_trains_everywhere(tmp_path):
             "n1": wanted, "n2": wanted}, extra  # fmt: skip
 
 
-def test_the_embedded_inventory_trains_since_make_demo_grades():
-    assert "[cnn_workers]\nlocalhost\n" in (REPO / "hosts").read_text()
+def test_the_embedded_inventory_installs_no_torch_since_make_demo_grades_with_onnx():
+    hosts = resolve(REPO / "hosts").hosts
+    assert hosts["localhost"]["python_env_requirements"] == [RUNTIME]
+
+
+def test_grading_without_torch_runs_the_onnx_export(monkeypatch, tmp_path, sample_dir, capsys):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "torch" else real(name, *a))  # fmt: skip
+    args = argparse.Namespace(photos=str(sample_dir), out=str(tmp_path / "g.csv"),
+                              grader=str(GRADER_FILE), labels=None, report=None, views=1,
+                              engine="auto", device="auto")  # fmt: skip
+    assert cnn.cmd_grade(args) == 0
+    assert "(1 view(s) each, onnx)" in capsys.readouterr().out
+    assert len((tmp_path / "g.csv").read_text().splitlines()) == 5  # header + 4 photographs
+    with pytest.raises(DrcError, match="cnn_workers get requirements/cnn.txt"):
+        cnn.cmd_grade(argparse.Namespace(**{**vars(args), "engine": "torch"}))
 
 
 def test_the_cnn_commands_say_in_one_line_that_this_node_has_no_torch(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "torch" else real(name, *a))  # fmt: skip
-    for command in (cnn.cmd_train_cnn, cnn.cmd_features, cnn.cmd_predict_cnn, cnn.cmd_grade):
+    for command in (cnn.cmd_train_cnn, cnn.cmd_features, cnn.cmd_predict_cnn, cnn.cmd_export_onnx):
         with pytest.raises(DrcError, match="cnn_workers get requirements/cnn.txt"):
             command(None)

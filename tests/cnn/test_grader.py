@@ -1,6 +1,7 @@
 """The shipped grader's file and `drc grade`: raw photographs in, one grade each out."""
 
 import csv
+import json
 import subprocess
 import sys
 
@@ -69,6 +70,34 @@ def test_views_choose_the_dihedral_mean_or_one_view(tiny_grader, tmp_path, sampl
     assert [results[v]["views"] for v in (None, 1, 8)] == [8, 1, 8]
     assert results[None]["grades"] == results[8]["grades"]
     assert sorted(results[1]["grades"]) == sorted(results[8]["grades"])
+
+
+def test_the_onnx_export_grades_as_torch_does_without_torch(tmp_path, sample_dir):
+    """The export runs in ONNX Runtime alone (jobs.cnn.grading imports no torch) and gives
+    the torch model's scores (float32 both) and grades, one view and eight."""
+    torch.manual_seed(0)
+    model = build("efficientnet-lite0", 64, 1, pretrained=False).eval()
+    spec = grader.GraderSpec("efficientnet-lite0", 64, "ordinal", [-0.2, 0.0, 0.2, 0.4],
+                             "equalize", 0.5, bfloat16=False)  # fmt: skip
+    path = tmp_path / "grader.pt"
+    grader.export(model.state_dict(), spec, path, torch.float32)
+    onnx_file = grader.export_onnx(path)
+    assert onnx_file == tmp_path / "grader.onnx" and not list(tmp_path.glob(".*partial"))
+    code = ("import sys, json; from pathlib import Path; from jobs.cnn.grading import "
+            "grade_photos_onnx as g; r = g(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]),"
+            " views=int(sys.argv[4])); assert 'torch' not in sys.modules; "
+            "print(json.dumps(r['scores']))")  # fmt: skip
+    for views in (1, 8):
+        argv = [sys.executable, "-c", code, str(sample_dir), str(tmp_path / "o.csv"), str(path)]
+        proc = subprocess.run([*argv, str(views)], capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        onnx_scores = json.loads(proc.stdout)
+        torch_result = grader.grade_photos(sample_dir, tmp_path / "t.csv", path, views=views)
+        assert sorted(onnx_scores) == sorted(torch_result["scores"])
+        names = sorted(onnx_scores)
+        assert np.allclose([onnx_scores[n] for n in names],
+                           [torch_result["scores"][n] for n in names], atol=1e-4)  # fmt: skip
+        assert (tmp_path / "o.csv").read_text() == (tmp_path / "t.csv").read_text()
 
 
 def test_the_shipped_grader_grades_the_four_raw_samples(tmp_path, sample_dir):
