@@ -11,6 +11,9 @@ PLAYBOOKS = [
     "hadoop.yml",
     "run_jobs.yml",
     "stop_cluster.yml",
+    "scrub_hdfs.yml",
+    "checkpoint_namenode.yml",
+    "restore_namenode.yml",
 ]
 
 
@@ -87,6 +90,8 @@ def test_a_three_node_cluster_is_rendered_locked_down(tmp_path):
         hdfs = dict(re.findall(r"<name>([^<]+)</name><value>([^<]*)</value>",
                                (out / name / "hdfs-site.xml").read_text()))  # fmt: skip
         assert hdfs["dfs.permissions.enabled"] == "true" and hdfs["dfs.replication"] == "3"
+        # with 3 replicas a close need not wait for a block report (~0.5 s a file otherwise)
+        assert hdfs["dfs.namenode.file.close.num-committed-allowed"] == "1"
         assert hdfs["dfs.namenode.rpc-address"] == "10.9.0.1:8020"
         for key in (
             "dfs.datanode.address",

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -30,6 +31,55 @@ C1_ONLY = tuple(
     f"spark.{side}.extraJavaOptions=-XX:TieredStopAtLevel=1" for side in ("driver", "executor")
 )
 STANDALONE_UI_PORT = 8080
+
+# What a driver on a standalone master logs when it has registered, when the master grants
+# it an executor, and every spark.starvation.timeout (15 s) while its job has none.
+REGISTERED = "Connected to Spark cluster with app ID"
+GRANTED = "Granted executor ID"
+STARVED = "Initial job has not accepted any resources"
+
+
+class WaitWatch:
+    """A job queued behind other applications never sits silent: once the application has
+    registered, every EVERY seconds without an executor (and whenever Spark's own
+    starvation warning comes) the controller says it is waiting, then says when it got one."""
+
+    def __init__(self, master: str, every: float = 10.0,
+                 say: Callable[[str], None] = lambda s: print(s, flush=True)):  # fmt: skip
+        self.master, self.every, self.say = master, every, say
+        self.start = time.monotonic()
+        self.granted = threading.Event()
+        self.waited = False
+        self.lock = threading.Lock()
+
+    def line(self, line: str) -> None:
+        if REGISTERED in line and not self.granted.is_set():
+            threading.Thread(target=self._tick, daemon=True).start()
+        elif STARVED in line:
+            self._waiting()
+        elif GRANTED in line and not self.granted.is_set():
+            self.granted.set()
+            with self.lock:
+                if self.waited:
+                    self.say(f"got an executor after {time.monotonic() - self.start:.0f} s")
+
+    def close(self) -> None:
+        self.granted.set()
+
+    def _tick(self) -> None:
+        while not self.granted.wait(self.every):
+            self._waiting()
+
+    def _waiting(self) -> None:
+        with self.lock:
+            if self.granted.is_set():
+                return
+            self.waited = True
+            self.say(
+                f"waiting for cores: {self.master} has given this application no executor "
+                f"after {time.monotonic() - self.start:.0f} s; other applications hold the "
+                "cluster's cores or memory (drc status lists them; spark.cores.max caps each)"
+            )
 
 
 @dataclass(frozen=True)
@@ -96,16 +146,21 @@ def spark_submit(
     if conf_dir:
         env["SPARK_CONF_DIR"] = conf_dir
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    watch = WaitWatch(master)
     with (
         log_path.open("w") as log,
         subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True
         ) as proc,
     ):
-        for line in proc.stdout:
-            log.write(line)
-            if echo(line):
-                print(line.rstrip(), flush=True)
+        try:
+            for line in proc.stdout:
+                log.write(line)
+                watch.line(line)
+                if echo(line):
+                    print(line.rstrip(), flush=True)
+        finally:
+            watch.close()
     if proc.returncode != 0:
         raise DrcError(
             log_path,

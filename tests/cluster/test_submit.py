@@ -59,3 +59,37 @@ def test_the_report_links_the_namenode_of_hdfs_data_beside_spark():
     assert lines[-1].split() == ["HDFS", "NameNode", "UI", "http://10.0.0.5:9870"]
     lines = format_report({**table, "data_source": "200 synthetic photographs"}).splitlines()
     assert lines[2].split() == ["data", "200", "synthetic", "photographs"]  # first, under the title
+
+
+def test_a_job_waiting_for_cores_says_so_instead_of_sitting_silent():
+    """Registered with the master and no executor yet: the controller says it is waiting
+    every EVERY seconds and on Spark's own starvation warning, then once that it got one;
+    an application granted its executors at once says nothing."""
+    import time
+
+    from jobs.cluster.submit import WaitWatch
+
+    said: list[str] = []
+    watch = WaitWatch("spark://10.0.0.1:7077", every=0.2, say=said.append)
+    watch.line("26/01/01 INFO StandaloneSchedulerBackend: Connected to Spark cluster with app "
+               "ID app-1")  # fmt: skip
+    deadline = time.monotonic() + 10
+    while len(said) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    watch.line("26/01/01 WARN TaskSchedulerImpl: Initial job has not accepted any resources; "
+               "check your cluster UI")  # fmt: skip
+    watch.line("26/01/01 INFO StandaloneSchedulerBackend: Granted executor ID app-1/0 on "
+               "hostPort 10.0.0.2:4711 with 1 core(s)")  # fmt: skip
+    time.sleep(0.5)  # the ticker has stopped: nothing more
+    watch.close()
+    assert len(said) >= 3 and said[-1].startswith("got an executor after"), said
+    assert all(line.startswith("waiting for cores: spark://10.0.0.1:7077 has given this "
+                               "application no executor") for line in said[:-1])  # fmt: skip
+
+    quiet: list[str] = []
+    watch = WaitWatch("spark://10.0.0.1:7077", every=0.2, say=quiet.append)
+    watch.line("INFO StandaloneSchedulerBackend: Connected to Spark cluster with app ID app-2")
+    watch.line("INFO StandaloneSchedulerBackend: Granted executor ID app-2/0 on hostPort h:1")
+    time.sleep(0.5)
+    watch.close()
+    assert quiet == []

@@ -2,9 +2,11 @@
 configured over SSH by main.yml, running Spark (master on node 1, a worker on each node)
 and the spine's job; stop_cluster.yml leaves nothing behind."""
 
+import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +19,7 @@ import pytest
 
 from jobs.cluster.submit import master_status
 from tests.support.ansible import run_ansible
-from tests.support.hdfs import file_status, live_datanode_hosts, namenode_info
+from tests.support.hdfs import file_status, live_datanode_hosts, namenode_info, namesystem
 from tests.support.local_cluster import LocalCluster
 
 pytestmark = pytest.mark.integration
@@ -308,6 +310,7 @@ def preprocess_args(drill: Drill, out: str) -> list[str]:
             "--partitions", "24"]  # fmt: skip
 
 
+@pytest.mark.drill
 def test_a_datanode_killed_during_preprocess_loses_no_image(local_cluster, drill, tmp_path):
     """SIGKILL one worker's DataNode while preprocess reads and writes HDFS: the job
     completes and every image is in each size's output exactly once."""
@@ -322,6 +325,7 @@ def test_a_datanode_killed_during_preprocess_loses_no_image(local_cluster, drill
         local_cluster.playbook("hadoop.yml")  # the DataNode back, for the tests after this
 
 
+@pytest.mark.drill
 def test_a_spark_worker_killed_during_preprocess_loses_and_doubles_nothing(
     local_cluster, drill, tmp_path
 ):
@@ -343,6 +347,7 @@ def test_a_spark_worker_killed_during_preprocess_loses_and_doubles_nothing(
     assert len(alive) == 3
 
 
+@pytest.mark.drill
 def test_a_spark_worker_killed_during_train_lr_changes_no_kappa(local_cluster, drill):
     """The same LR twice on the same features: undisturbed, then with a worker SIGKILLed
     between iterations. Same kappa, same confusion matrix."""
@@ -364,6 +369,7 @@ def test_a_spark_worker_killed_during_train_lr_changes_no_kappa(local_cluster, d
     assert b["kappa"] == a["kappa"] and b["confusion"] == a["confusion"], (a, b)
 
 
+@pytest.mark.drill
 def test_the_master_restarted_between_two_jobs(local_cluster, drill):
     """Stop the master (by pid) and start it again with the playbook: the running workers
     register again (the start is gated on 3 ALIVE) and the next job runs."""
@@ -381,6 +387,233 @@ def test_the_master_restarted_between_two_jobs(local_cluster, drill):
     assert [w["state"] for w in status["workers"]].count("ALIVE") == 3
     out = drill.run(drill.command(*preprocess_args(drill, f"{drill.hdfs}/drill-after")))
     assert "preprocessed 242 images" in out, out[-2000:]
+
+
+HDFS_SH = "/srv/dr-cluster/hdfs/conf/hdfs.sh"  # the test hosts' hadoop_root/conf
+
+
+def small_input(drill: Drill, where: Path, count: int) -> Path:
+    """COUNT of the drill's good photographs and their labels, in a local directory."""
+    where.mkdir(parents=True)
+    names = sorted(p.stem for p in drill.photos.glob("*.jpeg") if p.stem not in BROKEN)[:count]
+    for name in names:
+        (where / f"{name}.jpeg").write_bytes((drill.photos / f"{name}.jpeg").read_bytes())
+    rows = (drill.photos / "trainLabels.csv").read_text().splitlines()
+    keep = [rows[0], *(row for row in rows[1:] if row.split(",")[0] in names)]
+    (where / "trainLabels.csv").write_text("\n".join(keep) + "\n")
+    return where
+
+
+def put(drill: Drill, local: Path, url: str) -> None:
+    subprocess.run([drill.drc, "stage", "put", str(local), url], check=True, capture_output=True,
+                   timeout=300, env={**os.environ, "HADOOP_USER_NAME": "hadoop"})  # fmt: skip
+
+
+def corrupt_replicas(data_dir: Path, originals: Path, since: float) -> list[Path]:
+    """Flip 16 bytes inside every block file under DATA_DIR (one DataNode's disk) written
+    since SINCE that holds one of the files in ORIGINALS whole (not the drill's own copies
+    of the same photographs); the length and the .meta checksums stay as they were, so only
+    a checksum check can tell. The block files changed."""
+    wanted = {p.read_bytes() for p in originals.iterdir()}
+    changed = []
+    for blk in data_dir.rglob("blk_*"):
+        if (blk.suffix != ".meta" and blk.stat().st_size > 1024 and blk.stat().st_mtime >= since
+                and blk.read_bytes() in wanted):  # fmt: skip
+            data = bytearray(blk.read_bytes())
+            data[512:528] = bytes(b ^ 0xFF for b in data[512:528])
+            blk.write_bytes(bytes(data))
+            changed.append(blk)
+    return changed
+
+
+@pytest.mark.drill
+def test_corrupt_block_replicas_are_read_around_then_reported_and_replaced(
+    local_cluster, drill, tmp_path
+):
+    """Every replica that worker-02 holds of 12 photographs gets 16 bytes flipped on its disk.
+    The project's reads (hdfs-native) go around them: the same SHA-256 on worker-02 itself,
+    where its own replicas come first, and the same preprocess output as before. Nobody tells
+    the NameNode; scrub_hdfs.yml does (Hadoop's client reads every file on each DataNode and
+    reports each bad replica), and HDFS copies a good replica in and deletes the bad one."""
+    photos = small_input(drill, tmp_path / "photos", 12)
+    url, path = f"{drill.hdfs}/drill-corrupt", "/user/hadoop/drill-corrupt"
+    since = time.time() - 1
+    put(drill, photos, url)
+
+    def preprocess(out: str) -> None:
+        args = ("--labels", f"{url}/trainLabels.csv", "--sizes", "16", "--partitions", "3")
+        drill.run(drill.command("preprocess", url, f"{drill.hdfs}/{out}", *args))
+
+    preprocess("drill-corrupt-a")
+    bad = corrupt_replicas(local_cluster.disk("worker-02") / "hdfs/data", photos, since)
+    assert bad, "worker-02 held no replica of the drill's files"
+    namenode_ui = local_cluster.master_ui().replace(":8080", ":9870")
+    assert namesystem(namenode_ui)["CorruptBlocks"] == 0  # nobody has told the NameNode
+
+    got = local_cluster.shell("worker-02", f"HADOOP_USER_NAME=hadoop {drill.drc} stage get "
+                              f"{url} /srv/dr-cluster/drill-corrupt-get")  # fmt: skip
+    assert got.returncode == 0 and " 0 failed" in got.stdout, got.stdout[-2000:]  # SHA-256 checked
+    preprocess("drill-corrupt-b")
+    a, b = (pq.read_table(drill.get(f"{drill.hdfs}/{out}", tmp_path / out) / "size=16")
+            .sort_by("image") for out in ("drill-corrupt-a", "drill-corrupt-b"))  # fmt: skip
+    assert a.num_rows == 12 and a.equals(b)
+    assert namesystem(namenode_ui)["CorruptBlocks"] == 0  # still nobody has
+
+    start = time.monotonic()
+    out = local_cluster.playbook("scrub_hdfs.yml", args=("-e", f"hadoop_scrub_path={path}"))
+    repaired = time.monotonic() - start
+    worker_02 = re.search(rf"{local_cluster.name}-worker-02 ansible_host=(\S+)",
+                          local_cluster.inventory.read_text()).group(1)  # fmt: skip
+    reported = set(re.findall(rf"(blk_\d+)\s+on\s+{re.escape(worker_02)}:", out))
+    assert reported == {blk.name for blk in bad}, out[-3000:]  # each, and no other
+    deadline = time.monotonic() + 30  # the DataNode deletes them once told, asynchronously
+    while [blk for blk in bad if blk.exists()]:
+        assert time.monotonic() < deadline, [blk.name for blk in bad if blk.exists()]
+        time.sleep(0.2)
+    deleted = time.monotonic() - start
+    state = namesystem(namenode_ui)
+    assert state["CorruptBlocks"] == state["UnderReplicatedBlocks"] == state["MissingBlocks"] == 0
+    fsck = local_cluster.shell("master", f"{HDFS_SH} fsck {path}")
+    assert "is HEALTHY" in fsck.stdout and "Average block replication:\t2.0" in fsck.stdout
+    print(f"drill: {len(bad)} corrupt replicas on worker-02 read around, then reported and "
+          f"replaced by scrub_hdfs.yml in {repaired:.1f} s, gone from its disk after "
+          f"{deleted:.1f} s")  # fmt: skip
+
+
+HOLD = """
+import sys, time
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.appName("another-user").getOrCreate()
+sc = spark.sparkContext
+seconds = float(sys.argv[1])  # read here: the executors' sys.argv is their own
+sc.parallelize(range(3), 3).foreach(lambda _: time.sleep(seconds))
+"""
+
+
+def active_tasks(ui: str) -> int:
+    """Tasks running now in the application whose driver's UI is UI, 0 until it answers."""
+    try:
+        with urllib.request.urlopen(f"{ui}/api/v1/applications", timeout=5) as resp:
+            app = json.load(resp)[0]["id"]
+        url = f"{ui}/api/v1/applications/{app}/stages?status=active"
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return sum(stage["numActiveTasks"] for stage in json.load(resp))
+    except (OSError, ValueError, IndexError, KeyError):
+        return 0
+
+
+def sample_apps(ui: str, jobs: list[subprocess.Popen], timeout: float = 400) -> list[dict]:
+    """The master's running applications (id: cores granted) every 0.5 s until JOBS end."""
+    samples, deadline = [], time.monotonic() + timeout
+    while any(job.poll() is None for job in jobs):
+        assert time.monotonic() < deadline, "the jobs did not end"
+        apps = master_status(ui)["activeapps"]
+        samples.append({app["id"]: app["cores"] for app in apps if app["state"] == "RUNNING"})
+        time.sleep(0.5)
+    return samples
+
+
+@pytest.mark.drill
+def test_two_users_each_get_cores_and_a_queued_job_says_it_waits(local_cluster, drill, tmp_path):
+    """Two users on the 3 cores. Uncapped (Spark's default), another user's application holds
+    every core and drc preprocess waits: it says so while it waits, then runs. With
+    spark.cores.max=2 per application (spark_app_cores_max, or --spark-conf), two preprocess
+    runs submitted at once both run at the same time, neither waiting, and both finish."""
+    ui = local_cluster.master_ui()
+    hold = tmp_path / "hold.py"
+    hold.write_text(HOLD)
+    python = local_cluster.bin / "python"  # its executors' too: PySpark's default is python3
+    other = drill.on_master(f"SPARK_CONF_DIR=/srv/dr-cluster/spark/conf PYSPARK_PYTHON={python} "
+                            f"{python} {hold} 40")  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120  # its 3 tasks running (its driver's REST API)
+        while active_tasks(f"http://{drill.master_ip}:4040") < 3:
+            assert other.poll() is None and time.monotonic() < deadline, other.stdout.read()
+            time.sleep(0.5)
+        start = time.monotonic()
+        queued = drill.run(drill.command(*preprocess_args(drill, f"{drill.hdfs}/drill-queued")))
+        waited = time.monotonic() - start
+        assert "preprocessed 242 images" in queued, queued[-2000:]
+        assert "waiting for cores: spark://" in queued, queued[-2000:]  # said, not silent
+        assert "got an executor after" in queued, queued[-2000:]
+    finally:
+        other.kill()
+    other.communicate(timeout=60)
+
+    start = time.monotonic()
+    capped = ("--spark-conf", "spark.cores.max=2")
+    jobs = [drill.on_master(drill.command(*preprocess_args(drill, f"{drill.hdfs}/drill-user{i}"),
+                                          *capped))
+            for i in (1, 2)]  # fmt: skip
+    samples = sample_apps(ui, jobs)
+    shared = time.monotonic() - start
+    outputs = [job.communicate()[0] for job in jobs]
+    for job, output in zip(jobs, outputs, strict=True):
+        assert job.returncode == 0 and "preprocessed 242 images" in output, output[-2000:]
+        assert "waiting for cores" not in output, output[-2000:]
+    assert max(max(s.values(), default=0) for s in samples) <= 2  # nobody took more
+    both = [s for s in samples if len(s) == 2 and min(s.values()) > 0]
+    assert both, samples  # at one moment both ran, each on its own cores
+    print(f"drill: queued behind another user's application, preprocess said so and finished "
+          f"in {waited:.1f} s; two at once with spark.cores.max=2: both done in {shared:.1f} s, "
+          f"running side by side in {len(both)} of {len(samples)} samples")  # fmt: skip
+
+
+def sha256s(directory: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")}  # fmt: skip
+
+
+@pytest.mark.drill
+def test_namenode_restored_from_its_checkpoint_lists_what_came_after(
+    local_cluster, drill, tmp_path
+):
+    """checkpoint_namenode.yml copies the NameNode's image to worker-02's disk; 3 more files
+    are written; the NameNode is stopped by its pid and its name directory destroyed;
+    restore_namenode.yml brings it back from the checkpoint: every file of before reads
+    back with the same SHA-256, each of the 3 written after is listed as lost."""
+    before, after = tmp_path / "before", tmp_path / "after"
+    photos = sorted(p for p in drill.photos.glob("*.jpeg") if p.stem not in BROKEN)
+    for where, chosen in ((before, photos[:6]), (after, photos[6:9])):
+        where.mkdir()
+        for photo in chosen:
+            (where / photo.name).write_bytes(photo.read_bytes())
+    put(drill, before, f"{drill.hdfs}/nn-before")
+
+    start = time.monotonic()
+    saved = local_cluster.playbook("checkpoint_namenode.yml")
+    checkpointed = time.monotonic() - start
+    checkpoints = local_cluster.disk("worker-02") / "hdfs/checkpoints"
+    (checkpoint,) = list(checkpoints.iterdir())
+    assert (checkpoint / "current/VERSION").is_file(), saved[-2000:]
+    assert not (local_cluster.disk("worker-01") / "hdfs/checkpoints").exists()
+
+    put(drill, after, f"{drill.hdfs}/nn-after")  # after the checkpoint: to be lost
+    pid_file = local_cluster.disk("master") / "hdfs/pids/hadoop-hadoop-namenode.pid"
+    pid = int(pid_file.read_text())
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while Path(f"/proc/{pid}").exists():
+        assert time.monotonic() < deadline, "the NameNode did not stop"
+        time.sleep(0.2)
+    shutil.rmtree(local_cluster.disk("master") / "hdfs/name")  # the master's name directory
+
+    start = time.monotonic()
+    out = local_cluster.playbook("restore_namenode.yml")
+    restored = time.monotonic() - start
+    lost = sorted(re.findall(r"lost: /user/hadoop/nn-after/(\S+?\.jpeg)", out))
+    assert lost == sorted(p.name for p in after.iterdir()), out[-3000:]  # each one, by name
+    assert "nn-before" not in out.split("restored from")[-1], out[-3000:]
+    got = drill.get(f"{drill.hdfs}/nn-before", tmp_path / "got")
+    assert sha256s(got) == sha256s(before)
+    listed = local_cluster.disk("master") / f"hdfs/restored-from-{checkpoint.name}.txt"
+    assert listed.read_text().count("lost: ") == 3
+    # the orphaned blocks of the lost files are deleted, new files go in and read back
+    put(drill, after, f"{drill.hdfs}/nn-again")
+    assert sha256s(drill.get(f"{drill.hdfs}/nn-again", tmp_path / "again")) == sha256s(after)
+    print(f"drill: NameNode checkpoint in {checkpointed:.1f} s; name directory destroyed, "
+          f"restored in {restored:.1f} s, {len(lost)} files written after it "
+          "listed lost")  # fmt: skip
 
 
 def test_configuration_is_idempotent(local_cluster):

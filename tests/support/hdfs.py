@@ -22,3 +22,11 @@ def file_status(ui: str, path: str, user: str = "hadoop") -> dict:
     url = f"{ui.rstrip('/')}/webhdfs/v1{path}?op=GETFILESTATUS&user.name={user}"
     with urllib.request.urlopen(url, timeout=10) as resp:
         return json.load(resp)["FileStatus"]
+
+
+def namesystem(ui: str) -> dict:
+    """The NameNode's FSNamesystem bean: CorruptBlocks (blocks with a bad replica),
+    UnderReplicatedBlocks, MissingBlocks, PendingDeletionBlocks, ..."""
+    url = f"{ui.rstrip('/')}/jmx?qry=Hadoop:service=NameNode,name=FSNamesystem"
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.load(resp)["beans"][0]

@@ -103,6 +103,18 @@ drc-hadoop-conf-{{ name }}:
       - file: drc-hadoop-dir-{{ drc.hadoop_conf_dir }}
 {%- endfor %}
 
+# The client commands (fsck, dfsadmin, a read that reports bad replicas): no daemon reads
+# this file, so a change restarts nothing.
+drc-hadoop-conf-hdfs.sh:
+  file.managed:
+    - name: {{ drc.hadoop_conf_dir }}/hdfs.sh
+    - source: salt://roles/hadoop/templates/hdfs.sh.j2
+    - template: jinja
+    - context: {{ context | tojson }}
+    - mode: "0755"
+    - require:
+      - file: drc-hadoop-dir-{{ drc.hadoop_conf_dir }}
+
 drc-hadoop-stop-on-change:
   cmd.run:
     - name: >-
