@@ -119,7 +119,9 @@ def test_grade_with_a_report_writes_the_page_from_what_it_graded(tmp_path, sampl
     from jobs.cli.main import main
 
     out, reports = tmp_path / "grades.csv", tmp_path / "reports"
-    assert main(["grade", str(sample_dir), "--out", str(out), "--labels",
+    # torch here: ONNX Runtime's threads stay out of the test process (a later in-process
+    # Spark forks it); the ONNX path runs in subprocesses (test_lean_nodes, above)
+    assert main(["grade", str(sample_dir), "--out", str(out), "--engine", "torch", "--labels",
                  str(sample_dir / "trainLabels.csv"), "--report", str(reports)]) == 0  # fmt: skip
     import json
 
