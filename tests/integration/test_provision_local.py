@@ -369,17 +369,21 @@ def test_a_spark_worker_killed_during_train_lr_changes_no_kappa(local_cluster, d
     assert b["kappa"] == a["kappa"] and b["confusion"] == a["confusion"], (a, b)
 
 
+def stop_by_pid_file(pid_file: Path, what: str, timeout_s: float = 60) -> None:
+    """SIGTERM to the daemon of `pid_file`, then wait (bounded) until it is gone."""
+    pid = int(pid_file.read_text())
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while Path(f"/proc/{pid}").exists():
+        assert time.monotonic() < deadline, f"{what} did not stop"
+        time.sleep(0.2)
+
+
 @pytest.mark.drill
 def test_the_master_restarted_between_two_jobs(local_cluster, drill):
     """Stop the master (by pid) and start it again with the playbook: the running workers
     register again (the start is gated on 3 ALIVE) and the next job runs."""
-    pid_file = drill.spark_pid_file("master", "master.Master")
-    pid = int(pid_file.read_text())
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 60
-    while Path(f"/proc/{pid}").exists():
-        assert time.monotonic() < deadline, "the master did not stop"
-        time.sleep(0.2)
+    stop_by_pid_file(drill.spark_pid_file("master", "master.Master"), "the master")
     start = time.monotonic()
     local_cluster.playbook("hadoop.yml")
     print(f"drill: master restarted, 3 workers ALIVE again in {time.monotonic() - start:.1f} s")
@@ -589,13 +593,8 @@ def test_namenode_restored_from_its_checkpoint_lists_what_came_after(
     assert not (local_cluster.disk("worker-01") / "hdfs/checkpoints").exists()
 
     put(drill, after, f"{drill.hdfs}/nn-after")  # after the checkpoint: to be lost
-    pid_file = local_cluster.disk("master") / "hdfs/pids/hadoop-hadoop-namenode.pid"
-    pid = int(pid_file.read_text())
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 60
-    while Path(f"/proc/{pid}").exists():
-        assert time.monotonic() < deadline, "the NameNode did not stop"
-        time.sleep(0.2)
+    stop_by_pid_file(local_cluster.disk("master") / "hdfs/pids/hadoop-hadoop-namenode.pid",
+                     "the NameNode")  # fmt: skip
     shutil.rmtree(local_cluster.disk("master") / "hdfs/name")  # the master's name directory
 
     start = time.monotonic()
