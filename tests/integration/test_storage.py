@@ -175,6 +175,7 @@ def test_stage_data_role_pulls_from_swift_without_leaking_the_key(
         "data_url": url, "data_dir": str(tmp_path / "data"),
         "swift_auth_url": stage_env["ST_AUTH"], "vault_swift_user": stage_env["ST_USER"],
         "vault_swift_key": stage_env["ST_KEY"],
+        "data_one_hop": False,  # the 2015 flow: staged on the master's disk
     }))  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ST_", "AWS_"))}
     env["ANSIBLE_CONFIG"] = str(repo / "ansible.cfg")
