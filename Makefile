@@ -72,8 +72,13 @@ grader: $(STAMP)
 SWIFT_STATE := .cluster/swift
 demo-swift: $(STAMP) sysdeps
 	mkdir -p .cluster
+	$(BIN)/drc demo-set $(DEMO_PHOTOS) --eyes $(DEMO_EYES) --vars $(DEMO_SET_VARS) \
+	  $(if $(DATA),--data '$(DATA)')
 	tests/servers/swift_aio.sh start $(SWIFT_STATE) > $(SWIFT_STATE).env
-	. ./$(SWIFT_STATE).env && $(BIN)/drc stage put ../shared/data/kaggle-sample swift://dr-sample/train
+	# the set demo-set chose (the shared data, DATA or synthetic: a clone needs nothing beside it)
+	. ./$(SWIFT_STATE).env && $(BIN)/drc stage put \
+	  "$$($(BIN)/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["data_url"][7:])' $(DEMO_SET_VARS))" \
+	  swift://dr-sample/train
 	. ./$(SWIFT_STATE).env && umask 077 && printf '{"data_url": "swift://dr-sample/train", "swift_auth_url": "%s", "vault_swift_user": "%s", "vault_swift_key": "%s"}' \
 	  "$$ST_AUTH" "$$ST_USER" "$$ST_KEY" > $(SWIFT_STATE).vars.json
 	@$(LOCK_DEMO); $(PLAYBOOK) -e @$(SWIFT_STATE).vars.json playbooks/site.yml 9>&-

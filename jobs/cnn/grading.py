@@ -84,7 +84,7 @@ def score_outputs(task: str, out: np.ndarray) -> np.ndarray:
 
 
 def grades_of(task: str, scores: np.ndarray, thresholds: list[float]) -> np.ndarray:
-    """As jobs.cnn.tasks.Task.grades."""
+    """Scores to grades 0-4 (jobs.cnn.tasks.Task.grades calls this too)."""
     if task == "binary04":
         return np.where(scores >= 0.5, 4, 0)
     return np.digitize(scores, thresholds)
