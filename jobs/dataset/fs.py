@@ -7,6 +7,7 @@ import os
 import posixpath
 import shutil
 import socket
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -74,6 +75,23 @@ def namenode_ui(*paths: PathLike | None) -> str | None:
             host = urlparse(str(path)).hostname or ""
             return f"http://{host}:{DEFAULT_NAMENODE_HTTP_PORT}"
     return None
+
+
+_INHERITED: list = []  # a forked child's copies of its parent's HDFS filesystems, kept
+
+
+def _keep_inherited_hdfs_clients() -> None:
+    """In a forked child. fsspec drops its cached filesystems when it is first used in a new
+    process, and freeing an hdfs-native client waits for its runtime's threads, which fork
+    did not copy: the child would hang there. It keeps them instead (a few KB) and opens its
+    own. (multiprocessing's and torch's fork children leave by os._exit: nothing frees them.)"""
+    hdfs = sys.modules.get("hdfs_native.fsspec")
+    if hdfs is not None:
+        for cls in (hdfs.HdfsFileSystem, hdfs.ViewfsFileSystem):
+            _INHERITED.extend(cls._cache.values())
+
+
+os.register_at_fork(after_in_child=_keep_inherited_hdfs_clients)
 
 
 def _fs(path: PathLike):

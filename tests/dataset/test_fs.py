@@ -36,3 +36,22 @@ def test_write_text_leaves_no_partial_and_listing_sees_files(tmp_path):
     fs.rmtree(tmp_path / "sub")
     fs.rmtree(tmp_path / "absent")  # nothing there is not an error
     assert not fs.exists(tmp_path / "sub")
+
+
+def test_a_forked_child_keeps_its_parents_hdfs_clients_instead_of_freeing_them():
+    """Freeing an inherited hdfs-native client hangs a forked child (its runtime's threads
+    were not forked): the child holds them, and fsspec's own reset frees nothing."""
+    import os
+
+    from hdfs_native.fsspec import HdfsFileSystem
+
+    inherited = object()  # stands for a client: the child must still hold it after fork
+    HdfsFileSystem._cache["drc-test"] = inherited
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: what it holds, as its exit status
+            os._exit(0 if any(held is inherited for held in fs._INHERITED) else 3)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        del HdfsFileSystem._cache["drc-test"]
