@@ -77,21 +77,21 @@ def namenode_ui(*paths: PathLike | None) -> str | None:
     return None
 
 
-_INHERITED: list = []  # a forked child's copies of its parent's HDFS filesystems, kept
+_INHERITED: list = []  # the HDFS filesystems a forked child inherits, held for it
 
 
-def _keep_inherited_hdfs_clients() -> None:
-    """In a forked child. fsspec drops its cached filesystems when it is first used in a new
-    process, and freeing an hdfs-native client waits for its runtime's threads, which fork
-    did not copy: the child would hang there. It keeps them instead (a few KB) and opens its
-    own. (multiprocessing's and torch's fork children leave by os._exit: nothing frees them.)"""
+def _hold_hdfs_clients_across_fork() -> None:
+    """Before every fork (multiprocessing's, and a subprocess started with preexec_fn, as
+    PySpark starts its JVM): fsspec empties its cached filesystems in the child, and freeing
+    an hdfs-native client there waits forever for its runtime's threads, which fork did not
+    copy. Held here, the child frees none of them (a few KB) and opens its own."""
     hdfs = sys.modules.get("hdfs_native.fsspec")
     if hdfs is not None:
-        for cls in (hdfs.HdfsFileSystem, hdfs.ViewfsFileSystem):
-            _INHERITED.extend(cls._cache.values())
+        _INHERITED[:] = [fs for cls in (hdfs.HdfsFileSystem, hdfs.ViewfsFileSystem)
+                         for fs in cls._cache.values()]  # fmt: skip
 
 
-os.register_at_fork(after_in_child=_keep_inherited_hdfs_clients)
+os.register_at_fork(before=_hold_hdfs_clients_across_fork)
 
 
 def _fs(path: PathLike):
