@@ -524,6 +524,52 @@ def test_cnn_trains_distributed_and_tracks_one_process(cluster, cnn_data, tmp_pa
     assert abs(sum(one) - sum(two)) < 0.25 * sum(one), (one, two)
 
 
+SOAK_RUNS = 5  # bench/soak.py runs 20
+
+
+@pytest.mark.drill
+def test_soak_back_to_back_runs_leak_nothing_and_agree(cluster, hdfs_features, tmp_path):
+    """`soak`: preprocess (HDFS -> HDFS) and train-lr (HDFS) run back to back, each a fresh
+    application. From the 2nd run (the 1st warms the JVMs and the executors' LR-block cache)
+    to the last, no daemon gains open files or threads, none grows its memory by more than
+    a JVM's settling, HDFS gains exactly the outputs, local disk only logs; every kappa is
+    the same."""
+    from jobs.cluster.gauges import disk_bytes, hdfs_summary, process_gauge
+
+    ui = f"http://127.0.0.1:{cluster.extra['hadoop_namenode_http_port']}"
+    raw = f"{cluster.hdfs_url}/user/hadoop/raw"
+    daemons = {pid: process_gauge(pid) for pid in cluster.daemon_pids() + cluster.hdfs_pids()}
+    assert len(daemons) == 4
+    seen, kappas, outputs = [], [], 0
+    for run in range(1, SOAK_RUNS + 1):
+        out = f"/user/hadoop/soak/prep-{run}"
+        drc_on(cluster, "preprocess", raw, f"{cluster.hdfs_url}{out}", "--labels",
+               f"{raw}/trainLabels.csv", "--sizes", "16,32")  # fmt: skip
+        lr = tmp_path / f"lr-{run}"
+        drc_on(cluster, "train-lr", f"{hdfs_features}", "--size", "16", "--max-iter", "20",
+               "--out", str(lr))  # fmt: skip
+        kappas.append(json.loads((lr / "train-lr-report.json").read_text())["kappa"])
+        if run > 1:
+            outputs += hdfs_summary(ui, out).length
+        seen.append({
+            "daemons": {pid: process_gauge(pid) for pid in daemons},
+            "hdfs": hdfs_summary(ui),
+            "disk": disk_bytes(cluster.root) + disk_bytes(cluster.hdfs_root),
+            "outputs": outputs,
+        })  # fmt: skip
+    first, last = seen[1], seen[-1]
+    for pid in daemons:
+        was, now = first["daemons"][pid], last["daemons"][pid]
+        assert now.open_files <= was.open_files + 8, (pid, was, now)
+        assert now.threads <= was.threads + 8, (pid, was, now)
+        assert now.rss_mib <= was.rss_mib * 1.25 + 32, (pid, was, now)
+    grew = last["hdfs"].length - first["hdfs"].length
+    assert grew == last["outputs"] - first["outputs"], (first["hdfs"], last["hdfs"])
+    logs = last["disk"] - first["disk"] - grew  # block files hold the outputs, the rest logs
+    assert logs < (SOAK_RUNS - 2) * 4 * 2**20, logs
+    assert len(set(kappas)) == 1, kappas
+
+
 def test_lifecycle_restart_on_change_idempotence_stop_and_start(cluster, pipeline_run):
     """One scenario, in this order, last in the module: it restarts and stops the cluster
     the tests above use."""
