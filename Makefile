@@ -77,7 +77,7 @@ demo-swift: $(STAMP) sysdeps
 	tests/servers/swift_aio.sh start $(SWIFT_STATE) > $(SWIFT_STATE).env
 	# the set demo-set chose (the shared data, DATA or synthetic: a clone needs nothing beside it)
 	. ./$(SWIFT_STATE).env && $(BIN)/drc stage put \
-	  "$$($(BIN)/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["data_url"][7:])' $(DEMO_SET_VARS))" \
+	  "$$($(BIN)/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["data_url"])' $(DEMO_SET_VARS))" \
 	  swift://dr-sample/train
 	. ./$(SWIFT_STATE).env && umask 077 && printf '{"data_url": "swift://dr-sample/train", "swift_auth_url": "%s", "vault_swift_user": "%s", "vault_swift_key": "%s"}' \
 	  "$$ST_AUTH" "$$ST_USER" "$$ST_KEY" > $(SWIFT_STATE).vars.json

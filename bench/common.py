@@ -24,6 +24,20 @@ def drc(*args: str, env: dict | None = None) -> tuple[float, str]:
     return time.perf_counter() - start, proc.stdout
 
 
+def kaggle_names(photos: list[tuple[Path, int]], count: int, out: Path) -> Path:
+    """OUT with COUNT distinct Kaggle names (NNNNNN_left/right) hard-linked over PHOTOS
+    ((photograph, grade), cycled), and their trainLabels.csv."""
+    out.mkdir(parents=True)
+    rows = ["image,level"]
+    for i in range(count):
+        photo, level = photos[i % len(photos)]
+        name = f"{100000 + i // 2}_{'left' if i % 2 == 0 else 'right'}"
+        os.link(photo, out / f"{name}.jpeg")
+        rows.append(f"{name},{level}")
+    (out / "trainLabels.csv").write_text("\n".join(rows) + "\n")
+    return out
+
+
 def shared_data(rel: str, what: str) -> Path:
     """SHARED/REL (../shared or $DRC_SHARED), or the bench stopped in one line naming it."""
     path = shared_root() / rel

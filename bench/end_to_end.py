@@ -32,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import REPO, drc, write_result  # bench/ is this script's path
+from common import REPO, drc, kaggle_names, write_result  # bench/ is this script's path
 from swift_server import running_swift  # bench/ is this script's path
 
 HDFS = f"hdfs://127.0.0.1:8020/user/hadoop/e2e-{int(time.time())}"  # a fresh run each time
@@ -50,19 +50,10 @@ def photos(distinct: int) -> Path:
 
 
 def named(source: Path, count: int, where: Path) -> Path:
-    """COUNT Kaggle names over SOURCE's photographs (hard links, cycled), with their grades."""
-    rows = (source / "trainLabels.csv").read_text().splitlines()[1:]
-    grades = [row.split(",") for row in rows]
-    out = where / f"named-{count}"
-    out.mkdir()
-    labels = ["image,level"]
-    for i in range(count):
-        image, level = grades[i % len(grades)]
-        name = f"{100000 + i // 2}_{'left' if i % 2 == 0 else 'right'}"
-        os.link(source / f"{image}.jpeg", out / f"{name}.jpeg")
-        labels.append(f"{name},{level}")
-    (out / "trainLabels.csv").write_text("\n".join(labels) + "\n")
-    return out
+    """COUNT Kaggle names over SOURCE's photographs, each with its grade."""
+    rows = [row.split(",") for row in (source / "trainLabels.csv").read_text().split()[1:]]
+    return kaggle_names([(source / f"{image}.jpeg", level) for image, level in rows], count,
+                        where / f"named-{count}")  # fmt: skip
 
 
 class PeakDisk:

@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from common import shared_data  # bench/ is this script's path
+from common import kaggle_names, shared_data  # bench/ is this script's path
 
 from jobs.dataset import layout
 
@@ -58,15 +58,11 @@ def replicate_samples(count: int) -> Path:
     """The real Kaggle photographs, hard-linked under `count` distinct Kaggle names."""
     out = REPO / ".cluster" / "bench" / f"kaggle-x{count}"
     if not out.is_dir():
-        out.mkdir(parents=True)
         samples = shared_data("data/kaggle-sample", "the 4 raw Kaggle sample photographs")
         sources = sorted(samples.glob("*.jpeg"))
-        rows = ["image,level"]
-        for i in range(count):
-            name = f"{100000 + i // 2}_{'left' if i % 2 == 0 else 'right'}"
-            os.link(sources[i % len(sources)], out / f"{name}.jpeg")
-            rows.append(f"{name},{i % 5}")
-        (out / "trainLabels.csv").write_text("\n".join(rows) + "\n")
+        # image i: photograph i % 4, grade i % 5 (the pairs repeat every 20)
+        photos = [(sources[i % len(sources)], i % 5) for i in range(20)]
+        kaggle_names(photos, count, out)
     return out
 
 

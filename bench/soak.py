@@ -20,6 +20,7 @@ import os
 import platform
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from common import REPO, drc, write_result  # bench/ is this script's path
@@ -46,8 +47,8 @@ def measure(pids: dict[str, int], seconds: float, kappa: float) -> dict:
     return {
         "seconds": round(seconds, 1),
         "kappa": kappa,
-        "daemons": {name: process_gauge(pid).as_dict() for name, pid in pids.items()},
-        "hdfs": vars(hdfs_summary(NAMENODE_UI, FOLDER)),
+        "daemons": {name: asdict(process_gauge(pid)) for name, pid in pids.items()},
+        "hdfs": asdict(hdfs_summary(NAMENODE_UI, FOLDER)),
         "local_disk_mib": round((disk_bytes(CLUSTER) + disk_bytes(HDFS_ROOT)) / 2**20, 1),
     }
 

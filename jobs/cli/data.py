@@ -29,7 +29,9 @@ def cmd_stage(args: argparse.Namespace) -> int:
         print(checked.summary())
         return 0 if not (checked.missing or checked.different) else 1
     if args.action == "put":
-        result = transfer.put(Path(args.local), args.url, jobs=args.jobs)
+        from jobs.dataset import fs
+
+        result = transfer.put(fs.local(args.local), args.url, jobs=args.jobs)  # file:// too
     else:
         result = transfer.get(args.url, Path(args.dest), jobs=args.jobs)
     for where, reason in result.failed:

@@ -6,7 +6,7 @@ between runs and compare."""
 import json
 import os
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -15,9 +15,6 @@ class ProcessGauge:
     open_files: int
     threads: int
     rss_mib: float
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def process_gauge(pid: int) -> ProcessGauge:

@@ -187,7 +187,6 @@ def generate(
     out: Path, count: int, width: int, height: int, seed: int, workers: int, balanced=False
 ) -> int:
     """Write `count` images and trainLabels.csv; images already there are kept (resumable)."""
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     out.mkdir(parents=True, exist_ok=True)
@@ -197,10 +196,7 @@ def generate(
         for job in jobs:
             _write_one(job)
     else:
-        # forkserver, not fork: a forked child inherits the caller's objects, and freeing
-        # an inherited HDFS client waits forever for its runtime's threads (not forked)
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(workers) as pool:
             list(pool.map(_write_one, jobs, chunksize=8))
     write_labels(items, out)
     return len(items)

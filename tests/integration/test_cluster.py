@@ -538,7 +538,7 @@ def test_soak_back_to_back_runs_leak_nothing_and_agree(cluster, hdfs_features, t
 
     ui = f"http://127.0.0.1:{cluster.extra['hadoop_namenode_http_port']}"
     raw = f"{cluster.hdfs_url}/user/hadoop/raw"
-    daemons = {pid: process_gauge(pid) for pid in cluster.daemon_pids() + cluster.hdfs_pids()}
+    daemons = cluster.daemon_pids() + cluster.hdfs_pids()
     assert len(daemons) == 4
     seen, kappas, outputs = [], [], 0
     for run in range(1, SOAK_RUNS + 1):
@@ -549,8 +549,7 @@ def test_soak_back_to_back_runs_leak_nothing_and_agree(cluster, hdfs_features, t
         drc_on(cluster, "train-lr", f"{hdfs_features}", "--size", "16", "--max-iter", "20",
                "--out", str(lr))  # fmt: skip
         kappas.append(json.loads((lr / "train-lr-report.json").read_text())["kappa"])
-        if run > 1:
-            outputs += hdfs_summary(ui, out).length
+        outputs += hdfs_summary(ui, out).length
         seen.append({
             "daemons": {pid: process_gauge(pid) for pid in daemons},
             "hdfs": hdfs_summary(ui),
