@@ -31,7 +31,9 @@ def cmd_up(args, provider) -> int:
     spec = load_spec(args)
     try:
         result = core.launch(provider, args.cluster, args.nodes, spec, min_nodes=args.min_nodes,
-                             confirm_shrink=args.confirm_shrink)  # fmt: skip
+                             confirm_shrink=args.confirm_shrink,
+                             replace_lost=args.replace_lost,
+                             lost_after_s=args.lost_after)  # fmt: skip
     except KeyboardInterrupt:
         left = [n.name for n in provider.list(args.cluster)]
         core.log(f"interrupted; nodes tagged {args.cluster}: {', '.join(left) or 'none'}. "
@@ -54,6 +56,7 @@ def cmd_up(args, provider) -> int:
         "nodes": [n.name for n in result.nodes],
         "created": result.created,
         "removed": result.removed,
+        "replaced": result.replaced,
         "failed": result.failed,
         "unreleased": result.unreleased,
         "inventory": str(path),
@@ -90,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--nodes", type=int, required=True, help="NUM_NODES: master + workers")
             p.add_argument("--min-nodes", type=int, help="accept a partial cluster this large")
             p.add_argument("--confirm-shrink", action="store_true")
+            p.add_argument("--replace-lost", action="store_true",
+                           help="release and make again the nodes that do not answer")  # fmt: skip
+            p.add_argument("--lost-after", type=float, default=60,
+                           help="seconds without an answer that make a node lost")  # fmt: skip
             p.add_argument("--spec", help="JSON file of node shape (cores, ram_gb, disks_gb ...)")
             p.add_argument(
                 "--cnn-nodes",

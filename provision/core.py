@@ -25,6 +25,7 @@ class LaunchResult:
     failed: list[str]  # wanted but not in the cluster: not created, or released
     seconds: float
     unreleased: list[str] = field(default_factory=list)  # released by nobody: see the log
+    replaced: list[str] = field(default_factory=list)  # lost (no answer), released, made anew
 
 
 def log(message: str) -> None:
@@ -73,6 +74,8 @@ def launch(
     *,
     min_nodes: int | None = None,
     confirm_shrink: bool = False,
+    replace_lost: bool = False,
+    lost_after_s: float = 60,
     timeout_s: float = 1800,
 ) -> LaunchResult:
     start = time.monotonic()
@@ -101,6 +104,20 @@ def launch(
         if left:
             raise ProvisionError(cluster, f"could not remove {', '.join(left)} (see above)")
         removed = surplus
+
+    replaced = []
+    if replace_lost and existing:
+        # A node of the cluster that no longer answers (a VM gone whole) is released and
+        # made again under its name: the playbooks then join it to the running cluster.
+        answered, _ = run_parallel(lambda n: provider.wait_ready(n, lost_after_s),
+                                   list(existing.values()))  # fmt: skip
+        lost = sorted(set(existing) - {n.name for n in answered})
+        if lost:
+            log(f"{', '.join(lost)} did not answer within {lost_after_s:.0f} s: replacing them")
+            left = _release(provider, cluster, [existing.pop(n) for n in lost])
+            if left:
+                raise ProvisionError(cluster, f"could not release lost {', '.join(left)}")
+            replaced = lost
 
     missing = [(name, role) for name, role in wanted if name not in existing]
     if missing:
@@ -138,6 +155,7 @@ def launch(
         failed=sorted(wanted_names - ready_names),
         seconds=time.monotonic() - start,
         unreleased=left,
+        replaced=[n for n in replaced if n in ready_names],
     )
 
 

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.dataset import layout
+from jobs.cluster import space
+from jobs.dataset import fs, layout
 from jobs.errors import DrcError
 
 # The Spark applications' main file, named rather than imported: importing it would load
@@ -159,6 +160,10 @@ def spark_submit(
                 watch.line(line)
                 if echo(line):
                     print(line.rstrip(), flush=True)
+        except OSError as exc:  # the log's disk is full: stop the job, say where
+            proc.terminate()
+            raise DrcError(log_path, f"cannot write the job's log ({exc.strerror}); "
+                                     "the job was stopped") from exc  # fmt: skip
         finally:
             watch.close()
     if proc.returncode != 0:
@@ -190,11 +195,22 @@ def submit_app(app: str, config: dict | None, out: layout.PathLike, cluster: Clu
         target, args, main_class = SPARK_APPS, [app, str(result_path), json.dumps(config)], None
     else:
         target, main_class, args = jar[0], jar[1], [str(result_path), *jar[2]]
-    spark_submit(
-        target, args, cluster.master, layout.submit_log(out, app), cluster.conf_dir,
-        echo=lambda line: line.startswith(("preprocess:", "features:")), main_class=main_class,
-        spark_conf=spark_conf(app, jar and jar[0], cluster),
-    )  # fmt: skip
+    namenode_ui = fs.namenode_ui(*_strings(config), *(jar[2] if jar else ()))
+    try:
+        spark_submit(
+            target, args, cluster.master, layout.submit_log(out, app), cluster.conf_dir,
+            echo=lambda line: line.startswith(("preprocess:", "features:")),
+            main_class=main_class, spark_conf=spark_conf(app, jar and jar[0], cluster),
+        )  # fmt: skip
+    except DrcError as exc:
+        # Out of space somewhere: that is the line to read first (which node, which disk).
+        full = space.full_lines(namenode_ui, [layout.run_dir(out)],
+                                space.own_address(cluster.master))  # fmt: skip
+        if full:
+            raise DrcError("disk full", f"{'; '.join(full)}; {app} failed: {exc}") from exc
+        raise
+    for line in space.full_lines(namenode_ui):  # done, but new blocks skipped a full disk
+        print(f"{app}: warning: disk full: {line}", flush=True)
     report = json.loads(result_path.read_text())
     report["submit_s"] = time.perf_counter() - start
     ui = cluster.status_ui()
@@ -203,6 +219,17 @@ def submit_app(app: str, config: dict | None, out: layout.PathLike, cluster: Clu
         report["app_ui"] = f"{ui.rstrip('/')}/app/?appId={report['app_id']}"
     layout.app_report(out, app).write_text(json.dumps(report, indent=2))
     return report
+
+
+def _strings(value) -> list[str]:
+    """Every string in a config (the paths an app reads and writes among them)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return [s for item in value for s in _strings(item)]
+    return []
 
 
 def master_status(master_ui: str, timeout: float = 5.0) -> dict:

@@ -26,6 +26,10 @@ SSHD = "/usr/sbin/sshd"
 HOST_PACKAGES = ["iproute2", "openssh-server", "openssh-client"]
 SSH_PORT = 22
 FIRST_HOST = 11  # node i gets .(11+i); .1 is the bridge (this machine)
+# Ansible's SSH connections to a node are reused for this long after the last task: one
+# login per node and playbook instead of one per task. destroy closes them first (a master
+# left open would keep the node's veth alive: platform notes).
+CONTROL_PERSIST_S = 60
 
 
 def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -73,6 +77,16 @@ class LocalProvider(Provider):
 
     def ssh_key(self, cluster: str) -> str:
         return str(self._dir(cluster) / "id_ed25519")
+
+    def _control_dir(self, cluster: str) -> Path:
+        return self._dir(cluster) / "cp"
+
+    def _close_ssh_master(self, cluster: str, node: Node) -> None:
+        """Ask Ansible's persistent SSH connection to this node (if one is open) to exit."""
+        socket_path = self._control_dir(cluster) / node.private_ip
+        if socket_path.exists():
+            sh("ssh", "-o", f"ControlPath={socket_path}", "-O", "exit",
+               f"root@{node.private_ip}", check=False)  # fmt: skip
 
     def packages(self) -> list[str]:
         """The provider's own packages and every one the roles install on a node: the nodes
@@ -127,8 +141,24 @@ class LocalProvider(Provider):
         sh(*ns, "addr", "add", f"{node.private_ip}/24", "dev", "eth0")
         sh(*ns, "link", "set", "eth0", "up")
         sh(*ns, "link", "set", "lo", "up")
+        self._mount_disk(cluster, node.name, spec.disks_gb[0])
         self._start_sshd(cluster, node, home)
         return node
+
+    def _mount_disk(self, cluster: str, name: str, size_gb: int) -> None:
+        """The node's disk: a filesystem of its own, SIZE_GB at most (tmpfs: it fills up as a
+        cloud node's volume does, ENOSPC and all, where a directory of this machine's disk
+        would not; it holds only what is written)."""
+        disk = self.node_disk(cluster, name)
+        disk.mkdir(mode=0o755, parents=True, exist_ok=True)
+        if not os.path.ismount(disk):
+            sh("mount", "-t", "tmpfs", "-o", f"size={size_gb}g,mode=0755", f"drc-{name}",
+               str(disk))  # fmt: skip
+
+    def _unmount_disk(self, cluster: str, name: str) -> None:
+        disk = self.node_disk(cluster, name)
+        if os.path.ismount(disk):
+            sh("umount", "--lazy", str(disk))
 
     def _start_sshd(self, cluster: str, node: Node, home: Path) -> None:
         host_key = home / "ssh_host_ed25519_key"
@@ -146,7 +176,6 @@ class LocalProvider(Provider):
         # over NODE_ROOT: what sshd starts sees it, no other node does (cloud nodes share
         # no disk, and neither may these).
         disk = self.node_disk(cluster, node.name)
-        disk.mkdir(mode=0o755, exist_ok=True)
         mount_then_exec = 'disk=$1 root=$2; shift 2; mount --bind "$disk" "$root" && exec "$@"'
         sh("ip", "netns", "exec", node.name, "sh", "-c", mount_then_exec, "sh", str(disk),
            NODE_ROOT, SSHD, "-f", str(config), "-E", str(home / "sshd.log"))  # fmt: skip
@@ -194,6 +223,8 @@ class LocalProvider(Provider):
         return nodes
 
     def destroy(self, node: Node) -> None:
+        cluster = cluster_of(node.name)
+        self._close_ssh_master(cluster, node)
         pids = [int(p) for p in sh("ip", "netns", "pids", node.name, check=False).stdout.split()]
         # Only processes inside this node's namespace: sshd and what was started over SSH.
         for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -209,7 +240,7 @@ class LocalProvider(Provider):
             if not pids:
                 break
         sh("ip", "netns", "del", node.name, check=False)
-        cluster = cluster_of(node.name)
+        self._unmount_disk(cluster, node.name)
         sh("ip", "link", "del", f"dv{self._tag(cluster)}{node_index(node.name)}", check=False)
         shutil.rmtree(self._dir(cluster) / "nodes" / node.name, ignore_errors=True)
 
@@ -232,10 +263,23 @@ class LocalProvider(Provider):
             # a lost DataNode avoided within seconds (the failure drills kill one)
             "hadoop_heartbeat_interval_s": "1",
             "hadoop_stale_datanode_ms": "3000",
+            # a node lost whole is dead after 2 x 2 + 10 x 1 = 14 s and its blocks copied
+            # within seconds (the node_lost drill)
+            "hadoop_dead_recheck_ms": "2000",
+            "hadoop_replication_work_multiplier": "50",
+            "hadoop_replication_max_streams": "20",
+            # of the node's 1 GiB disk (provision_spec.local); small blocks, since a block
+            # being written holds its whole size of the disk (32 at once on a put)
+            "hadoop_datanode_reserved_mb": "128",
+            "hadoop_block_size_mb": "16",
+            "hadoop_namenode_reserved_mb": "8",
             # and a lost Spark worker dropped by the master within seconds
             "spark_worker_timeout_s": "10",
-            # No ControlPersist masters: they would outlive the namespaces (platform notes).
-            "ansible_ssh_args": "'-o ControlMaster=no'",
+            # One SSH login per node and playbook (closed by destroy: CONTROL_PERSIST_S),
+            # its socket named by the node's address so that destroy finds it.
+            "ansible_ssh_args": f"'-o ControlMaster=auto -o ControlPersist={CONTROL_PERSIST_S}s'",
+            "ansible_control_path_dir": str(self._control_dir(cluster)),
+            "ansible_control_path": "%(directory)s/%%h",
         }
 
     def node_disk(self, cluster: str, name: str) -> Path:

@@ -10,7 +10,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -245,17 +247,22 @@ class Drill:
         """COMMAND, with the process in PID_FILE SIGKILLed once the application has finished
         AFTER_TASKS tasks; (its output, seconds from the kill to the job's end)."""
         pid = int(pid_file.read_text())
+        return self.run_during(command, after_tasks, lambda: os.kill(pid, signal.SIGKILL))
+
+    def run_during(self, command: str, after_tasks: int, fault) -> tuple[str, float]:
+        """COMMAND, with FAULT() done once the application has finished AFTER_TASKS tasks;
+        (its output, seconds from the fault to the job's end). The job must succeed."""
         job = self.on_master(command)
         try:
             deadline = time.monotonic() + 300
             while driver_progress(f"http://{self.master_ip}:4040") < after_tasks:
                 assert job.poll() is None and time.monotonic() < deadline, job.stdout.read()
                 time.sleep(0.2)
-            os.kill(pid, signal.SIGKILL)
-            killed = time.monotonic()
+            fault()
+            faulted = time.monotonic()
             output, _ = job.communicate(timeout=600)
             assert job.returncode == 0, output[-3000:]
-            return output, time.monotonic() - killed
+            return output, time.monotonic() - faulted
         finally:
             job.kill()
 
@@ -310,48 +317,105 @@ def preprocess_args(drill: Drill, out: str) -> list[str]:
             "--partitions", "24"]  # fmt: skip
 
 
-@pytest.mark.drill
-def test_a_datanode_killed_during_preprocess_loses_no_image(local_cluster, drill, tmp_path):
-    """SIGKILL one worker's DataNode while preprocess reads and writes HDFS: the job
-    completes and every image is in each size's output exactly once."""
-    victim = local_cluster.disk("worker-02") / "hdfs/pids"
-    (pid_file,) = [p for p in victim.glob("*.pid") if "datanode" in p.name]
-    out = f"{drill.hdfs}/drill-dn"
-    try:
-        output, _ = drill.run_killing(drill.command(*preprocess_args(drill, out)), pid_file, 3)
-        assert "preprocessed 242 images" in output and " 2 quarantined" in output, output
-        assert_each_image_once(drill, out, tmp_path / "out")
-    finally:
-        local_cluster.playbook("hadoop.yml")  # the DataNode back, for the tests after this
+def changed_per_host(recap: str) -> dict[str, int]:
+    tail = recap.split("PLAY RECAP")[-1]
+    return {host: int(n) for host, n in re.findall(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)", tail,
+                                                   re.M)}  # fmt: skip
+
+
+def lose_node(cluster: LocalCluster, node: str) -> list[int]:
+    """A node lost whole, as a cloud VM vanishes: its network goes silent (packets dropped,
+    not refused) and every process in it (sshd, DataNode, Spark worker, executors, Python
+    workers) is SIGKILLed at once. The pids killed."""
+    name = f"{cluster.name}-{node}"
+    subprocess.run(["ip", "-n", name, "link", "set", "eth0", "down"], check=True)
+    pids = [int(p) for p in subprocess.run(["ip", "netns", "pids", name], capture_output=True,
+                                           text=True, check=True).stdout.split()]  # fmt: skip
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    return pids
+
+
+def poll(what: str, probe, timeout_s: float, every_s: float = 0.5) -> float:
+    """Seconds until PROBE() is true; fails naming WHAT after TIMEOUT_S."""
+    start = time.monotonic()
+    while not probe():
+        assert time.monotonic() - start < timeout_s, f"{what}: not within {timeout_s:.0f} s"
+        time.sleep(every_s)
+    return time.monotonic() - start
 
 
 @pytest.mark.drill
-def test_a_spark_worker_killed_during_preprocess_loses_and_doubles_nothing(
-    local_cluster, drill, tmp_path
-):
-    """SIGKILL a worker's Spark Worker (its executor dies with it) mid-preprocess: the job
-    completes on the other two, every image once per size, each broken file once in the
-    quarantine table; the playbook brings the worker back."""
-    out = f"{drill.hdfs}/drill-worker"
-    pid_file = drill.spark_pid_file("worker-02", "worker.Worker")
-    try:
-        output, recovered = drill.run_killing(drill.command(*preprocess_args(drill, out)),
-                                              pid_file, 3)  # fmt: skip
-        assert "preprocessed 242 images" in output and " 2 quarantined" in output, output
-        assert_each_image_once(drill, out, tmp_path / "out")
-        print(f"drill: worker killed during preprocess, the job ended {recovered:.1f} s later")
-    finally:
-        local_cluster.playbook("hadoop.yml")  # its worker back (gated: 3 ALIVE)
-    alive = [w for w in master_status(local_cluster.master_ui())["workers"]
-             if w["state"] == "ALIVE"]  # fmt: skip
-    assert len(alive) == 3
+def test_node_lost_mid_preprocess_then_replaced_and_rejoined(local_cluster, drill, tmp_path):
+    """worker-02 lost whole mid-preprocess (network silent, every process in it SIGKILLed:
+    its DataNode, Spark worker, executor): the job completes on the other two with every
+    image exactly once; the NameNode declares the node dead and copies its blocks back to
+    replication 2 on the nodes left; start_cluster.yml -e replace_lost=true makes a new
+    worker-02 (same name and address, an empty disk) and main.yml + hadoop.yml join it with
+    changes on that host alone; HDFS has 3 live DataNodes and Spark 3 ALIVE workers again."""
+    namenode_ui = f"http://{drill.master_ip}:9870"
+    lost = f"{local_cluster.name}-worker-02"
+    lost_ip = re.search(rf"^{lost}\s+ansible_host=(\S+)", local_cluster.inventory.read_text(),
+                        re.M).group(1)  # fmt: skip
+    out = f"{drill.hdfs}/drill-lost"
+
+    def dead() -> bool:
+        return lost_ip in namenode_info(namenode_ui)["DeadNodes"]
+
+    def replicated() -> bool:  # every block twice on the nodes left (the file's replication)
+        live = namenode_info(namenode_ui)["LiveNodes"].values()
+        held = sum(n["numBlocks"] for n in live if n["xferaddr"].split(":")[0] != lost_ip)
+        state = namesystem(namenode_ui)
+        return held >= 2 * state["BlocksTotal"] and state["MissingBlocks"] == 0
+
+    marks: dict[str, float] = {}
+
+    def watch() -> None:  # the NameNode's view from the loss on, while the job runs
+        while "replicated" not in marks and time.monotonic() - marks["lost"] < 300:
+            try:
+                if "dead" not in marks and dead():
+                    marks["dead"] = time.monotonic()
+                if "dead" in marks and replicated():
+                    marks["replicated"] = time.monotonic()
+            except OSError:
+                pass
+            time.sleep(0.25)
+
+    def fault() -> None:
+        lose_node(local_cluster, "worker-02")
+        marks["lost"] = time.monotonic()
+        threading.Thread(target=watch, daemon=True).start()
+
+    output, finished = drill.run_during(drill.command(*preprocess_args(drill, out)), 3, fault)
+    assert "preprocessed 242 images" in output and " 2 quarantined" in output, output
+    assert_each_image_once(drill, out, tmp_path / "out")
+    poll("the NameNode declares worker-02 dead and restores replication 2",
+         lambda: "replicated" in marks, 240)  # fmt: skip
+    declared, restored = (marks[k] - marks["lost"] for k in ("dead", "replicated"))
+
+    start = time.monotonic()
+    replace = ("-e", "NUM_NODES=3", "-e", "replace_lost=true", "-e", "replace_lost_after_s=5")
+    up = local_cluster.playbook("start_cluster.yml", inventory=False, args=replace)
+    assert re.search(rf"^\s*replaced:\s*\n\s*- {lost}$", up, re.M), up[-3000:]
+    replaced = time.monotonic() - start
+    recap = local_cluster.playbook("main.yml", "hadoop.yml", args=("-e", "hadoop_replication=2"))
+    joined = time.monotonic() - start - replaced
+    per_host = changed_per_host(recap)
+    assert per_host[lost] > 0 and sum(per_host.values()) == per_host[lost], per_host
+    live = live_datanode_hosts(namenode_ui)
+    assert lost_ip in live and len(live) == 3
+    workers = master_status(local_cluster.master_ui())["workers"]
+    assert [w["state"] for w in workers].count("ALIVE") == 3
+    print(f"drill: node lost mid-preprocess, the job ended {finished:.1f} s later, every image "
+          f"once; dead to the NameNode after {declared:.1f} s, replication 2 again after "
+          f"{restored:.1f} s; replaced in {replaced:.1f} s, joined in {joined:.1f} s")  # fmt: skip
 
 
 @pytest.mark.drill
 def test_a_spark_worker_killed_during_train_lr_changes_no_kappa(local_cluster, drill):
     """The same LR twice on the same features: undisturbed, then with a worker SIGKILLed
     between iterations. Same kappa, same confusion matrix."""
-    features = f"{drill.hdfs}/drill-worker"  # the previous drill's output
+    features = f"{drill.hdfs}/drill-lost"  # the previous drill's output
     train = ["train-lr", features, "--size", "32", "--max-iter", "20"]
     reports = local_cluster.disk("master") / "results"
     drill.run(drill.command(*train, "--out", f"{features}/lr-a", "--reports",
@@ -515,6 +579,67 @@ def sample_apps(ui: str, jobs: list[subprocess.Popen], timeout: float = 400) -> 
         samples.append({app["id"]: app["cores"] for app in apps if app["state"] == "RUNNING"})
         time.sleep(0.5)
     return samples
+
+
+# What a filled disk keeps free: less than a block (16 MiB on the test hosts), so its
+# DataNode takes none, more than the NameNode needs on its own disk (8 MiB; else safe mode).
+LEFT_FREE = 12 << 20
+
+
+def fill(cluster: LocalCluster, node: str, leave: int = LEFT_FREE) -> Path:
+    """A file that takes a node's disk down to LEAVE bytes free (beyond the DataNode's
+    reserve: other data already holds that). The file, for the caller to remove."""
+    filler = cluster.disk(node) / "filler"
+    free = shutil.disk_usage(cluster.disk(node)).free
+    subprocess.run(["fallocate", "-l", str(max(free - leave, 0)), str(filler)], check=True)
+    return filler
+
+
+@pytest.mark.drill
+def test_disk_full_datanodes_a_job_completes_or_fails_whole_and_says_where(
+    local_cluster, drill, tmp_path
+):
+    """worker-01's disk filled up mid-preprocess (less than a block left for its DataNode):
+    the job completes, every image once, and its last line names the node and the disk (new
+    blocks went to the others). Then every DataNode's disk full: the next job fails with one
+    line naming each node and disk, and publishes nothing; space freed, the same command
+    completes."""
+    namenode_ui = f"http://{drill.master_ip}:9870"
+    fillers = []
+    try:
+        out = f"{drill.hdfs}/drill-full-one"
+        command = drill.command(*preprocess_args(drill, out))
+        fill_one = lambda: fillers.append(fill(local_cluster, "worker-01"))  # noqa: E731
+        output, _ = drill.run_during(command, 3, fill_one)
+        assert "preprocessed 242 images" in output, output[-3000:]
+        worker_01 = re.search(rf"^{local_cluster.name}-worker-01\s+ansible_host=(\S+)",
+                              local_cluster.inventory.read_text(), re.M).group(1)  # fmt: skip
+        warning = [ln for ln in output.splitlines() if "warning: disk full" in ln]
+        assert warning and f"{worker_01} /srv/dr-cluster/hdfs/data: FULL" in warning[0], output
+        assert_each_image_once(drill, out, tmp_path / "one")
+
+        fillers += [fill(local_cluster, n) for n in ("master", "worker-02")]
+        time.sleep(3)  # each DataNode's next heartbeat carries its free space (1 s apart)
+        out = f"{drill.hdfs}/drill-full-all"
+        job = drill.on_master(drill.command(*preprocess_args(drill, out)))
+        output, _ = job.communicate(timeout=600)
+        assert job.returncode != 0, output[-3000:]
+        (error,) = [ln for ln in output.splitlines() if "drc: error:" in ln]
+        assert error.count(": FULL,") == 3 and "/srv/dr-cluster/hdfs/data" in error, error
+        for size in (16, 32):  # nothing published
+            with pytest.raises(urllib.error.HTTPError, match="404"):
+                file_status(namenode_ui, f"/user/hadoop/drill-full-all/size={size}")
+
+        for filler in fillers:
+            filler.unlink()
+        fillers.clear()
+        output = drill.run(drill.command(*preprocess_args(drill, out)))
+        assert "preprocessed 242 images" in output and "disk full" not in output, output[-3000:]
+        assert_each_image_once(drill, out, tmp_path / "all")
+        print(f"drill: disk full: {warning[0].strip()}; all full: {error.strip()[:300]}")
+    finally:
+        for filler in fillers:
+            filler.unlink(missing_ok=True)
 
 
 @pytest.mark.drill

@@ -82,6 +82,27 @@ def test_shrink_needs_confirmation():
     assert sorted(provider.nodes) == ["dr-master", "dr-worker-01"]
 
 
+def test_a_lost_node_is_replaced_under_its_name_only_when_asked():
+    provider = MemoryProvider()
+    core.launch(provider, "dr", 3, NodeSpec())
+    provider.fail_wait = {"dr-worker-02"}  # the VM vanished: it answers no more
+    with pytest.raises(ProvisionError, match="launch failed"):
+        core.launch(provider, "dr", 3, NodeSpec())  # not asked: nothing released
+    assert "dr-worker-02" in provider.nodes and provider.destroyed == []
+
+    class Reborn(MemoryProvider):  # a node made anew answers
+        def create(self, cluster, name, role, spec):
+            self.fail_wait.discard(name)
+            return super().create(cluster, name, role, spec)
+
+    reborn = Reborn(fail_wait={"dr-worker-02"})
+    reborn.nodes = dict(provider.nodes)
+    result = core.launch(reborn, "dr", 3, NodeSpec(), replace_lost=True, lost_after_s=1)
+    assert result.replaced == ["dr-worker-02"] and result.created == ["dr-worker-02"]
+    assert reborn.destroyed == ["dr-worker-02"]
+    assert [n.name for n in result.nodes] == ["dr-master", "dr-worker-01", "dr-worker-02"]
+
+
 def test_partial_failure_releases_everything_this_run_made():
     provider = MemoryProvider(fail_create={"dr-worker-02"}, fail_wait={"dr-worker-03"})
     with pytest.raises(ProvisionError, match="launch failed"):

@@ -1,0 +1,142 @@
+"""Which disk is full, in one line each: HDFS's DataNode volumes (the NameNode's list of live
+DataNodes, then each DataNode's own volume report) and the local disks a job writes.
+
+A job that fails for want of space says so first (`submit_app`), and one that completes
+while a DataNode is full says which (its blocks went elsewhere):
+
+    python -m jobs.cluster.space --namenode-ui http://NN:9870 [PATH ...]
+
+prints a line per volume (node, disk, free space, reserve) and exits 1 when one is full.
+"""
+
+import argparse
+import json
+import shutil
+import socket
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+MIB = 1 << 20
+# A DataNode takes a new block only with a whole block free beyond its reserve (the
+# cluster's block size, HDFS's default where it cannot be read); a local disk with less
+# than LOCAL_MIN_FREE is full for a job's files.
+BLOCK_BYTES = 128 * MIB
+LOCAL_MIN_FREE = 16 * MIB
+
+
+@dataclass(frozen=True)
+class Volume:
+    node: str  # the DataNode's address, or "local"
+    disk: str  # the volume's directory
+    free: int  # bytes a writer may still use (a DataNode's own reckoning, its reserve kept)
+    reserved: int
+    need: int  # below this it is full
+
+    @property
+    def full(self) -> bool:
+        return self.free < self.need
+
+    def line(self) -> str:
+        state = "FULL" if self.full else "ok"
+        reserve = f", {self.reserved / MIB:.0f} MiB kept for the rest" if self.reserved else ""
+        return (f"{self.node} {self.disk}: {state}, {self.free / MIB:.0f} MiB free for writes "
+                f"(a block needs {self.need / MIB:.0f} MiB{reserve})")  # fmt: skip
+
+
+def _jmx(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        beans = json.load(resp).get("beans", [])
+    return beans[0] if beans else {}
+
+
+def block_bytes(namenode_ui: str) -> int:
+    """The cluster's block size (WebHDFS's server defaults)."""
+    url = namenode_ui.rstrip("/") + "/webhdfs/v1/?op=GETSERVERDEFAULTS"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return int(json.load(resp)["FsServerDefaults"]["blockSize"])
+    except (OSError, ValueError, KeyError):
+        return BLOCK_BYTES
+
+
+def datanode_volumes(namenode_ui: str) -> list[Volume]:
+    """Every live DataNode's volumes, as each DataNode reports them (free beyond reserve)."""
+    info = _jmx(namenode_ui.rstrip("/") + "/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo")
+    need = block_bytes(namenode_ui)
+    volumes = []
+    for node in json.loads(info.get("LiveNodes") or "{}").values():
+        address = node.get("xferaddr", "?").split(":")[0]
+        try:
+            bean = _jmx(f"http://{node['infoAddr']}/jmx?qry=Hadoop:service=DataNode,"
+                        "name=DataNodeInfo")  # fmt: skip
+            report = json.loads(bean.get("VolumeInfo") or "{}")
+        except (OSError, ValueError, KeyError):  # its own report unreadable: the NameNode's
+            volumes.append(Volume(address, "(all volumes)", int(node.get("remaining", 0)), 0,
+                                  need))  # fmt: skip
+            continue
+        for disk, v in sorted(report.items()):
+            volumes.append(Volume(address, disk.removesuffix("/current"), int(v["freeSpace"]),
+                                  int(v.get("reservedSpace", 0)), need))  # fmt: skip
+    return volumes
+
+
+def own_address(toward: str | None) -> str:
+    """This node's address on the way to TOWARD (a URL: the Spark master's), to name it."""
+    host = urlparse(toward or "").hostname
+    if not host or host in ("localhost", "127.0.0.1"):
+        return "local"
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect((host, 9))  # no packet is sent: only a route is chosen
+            return probe.getsockname()[0]
+    except OSError:
+        return "local"
+
+
+def local_volumes(paths: list[str | Path], node: str = "local") -> list[Volume]:
+    """The disks under these local paths (the nearest existing directory of each)."""
+    volumes = []
+    for path in paths:
+        where = Path(path)
+        while not where.exists() and where != where.parent:
+            where = where.parent
+        volumes.append(Volume(node, str(path), shutil.disk_usage(where).free, 0,
+                              LOCAL_MIN_FREE))  # fmt: skip
+    return volumes
+
+
+def full_lines(namenode_ui: str | None, local: list[str | Path] = (), node: str = "local"
+               ) -> list[str]:  # fmt: skip
+    """One line per full volume; nothing when all have room or none can be read."""
+    volumes = local_volumes(list(local), node)
+    if namenode_ui:
+        try:
+            volumes += datanode_volumes(namenode_ui)
+        except (OSError, ValueError, urllib.error.URLError):
+            pass  # the NameNode's own failure is the job's error
+    return [v.line() for v in volumes if v.full]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m jobs.cluster.space",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--namenode-ui", help="http://NAMENODE:9870")
+    parser.add_argument("paths", nargs="*", help="local paths whose disks to check")
+    args = parser.parse_args(argv)
+    volumes = local_volumes(args.paths)
+    if args.namenode_ui:
+        volumes += datanode_volumes(args.namenode_ui)
+    for volume in volumes:
+        print(volume.line())
+    return 1 if any(v.full for v in volumes) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
