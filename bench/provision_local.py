@@ -75,8 +75,8 @@ def one_cluster(nodes: int, root: Path, samples: Path, photos: Path | None) -> d
                                  "provision_inventory_dir": str(root / "inv"),
                                  "data_url": f"file://{samples}"}))  # fmt: skip
     inventory = str(root / "inv" / name / "hosts")
-    provision = playbook(extra, "playbooks/start_cluster.yml")
     try:
+        provision = playbook(extra, "playbooks/start_cluster.yml")
         configure = playbook(extra, "-i", inventory, "playbooks/main.yml",
                              "playbooks/hadoop.yml", times=root / "cold.json")  # fmt: skip
         # the same again on the running cluster: every gate checked, nothing to change

@@ -109,9 +109,17 @@ def launch(
     if replace_lost and existing:
         # A node of the cluster that no longer answers (a VM gone whole) is released and
         # made again under its name: the playbooks then join it to the running cluster.
-        answered, _ = run_parallel(lambda n: provider.wait_ready(n, lost_after_s),
-                                   list(existing.values()))  # fmt: skip
+        answered, silent = run_parallel(lambda n: provider.wait_ready(n, lost_after_s),
+                                        list(existing.values()))  # fmt: skip
         lost = sorted(set(existing) - {n.name for n in answered})
+        for error in silent:
+            log(f"no answer: {error}")
+        # Never the master (a new one would start an empty HDFS: restore_namenode.yml first),
+        # nor more than half the cluster (more likely this side's key or network than lost VMs).
+        if any(existing[n].role == MASTER for n in lost) or 2 * len(lost) > len(existing):
+            raise ProvisionError(cluster, f"{', '.join(lost)} of {len(existing)} nodes do not "
+                                 "answer: not replacing the master or most of the cluster; "
+                                 "check the key and network, or release them by hand")  # fmt: skip
         if lost:
             log(f"{', '.join(lost)} did not answer within {lost_after_s:.0f} s: replacing them")
             left = _release(provider, cluster, [existing.pop(n) for n in lost])

@@ -10,11 +10,11 @@ prints a line per volume (node, disk, free space, reserve) and exits 1 when one 
 """
 
 import argparse
+import http.client
 import json
 import shutil
 import socket
 import sys
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,7 @@ class Volume:
     free: int  # bytes a writer may still use (a DataNode's own reckoning, its reserve kept)
     reserved: int
     need: int  # below this it is full
+    hdfs: bool = True  # a DataNode volume (else a local disk a job writes)
 
     @property
     def full(self) -> bool:
@@ -43,8 +44,9 @@ class Volume:
     def line(self) -> str:
         state = "FULL" if self.full else "ok"
         reserve = f", {self.reserved / MIB:.0f} MiB kept for the rest" if self.reserved else ""
+        needs = "a block needs" if self.hdfs else "a job needs"
         return (f"{self.node} {self.disk}: {state}, {self.free / MIB:.0f} MiB free for writes "
-                f"(a block needs {self.need / MIB:.0f} MiB{reserve})")  # fmt: skip
+                f"({needs} {self.need / MIB:.0f} MiB{reserve})")  # fmt: skip
 
 
 def _jmx(url: str) -> dict:
@@ -74,13 +76,13 @@ def datanode_volumes(namenode_ui: str) -> list[Volume]:
             bean = _jmx(f"http://{node['infoAddr']}/jmx?qry=Hadoop:service=DataNode,"
                         "name=DataNodeInfo")  # fmt: skip
             report = json.loads(bean.get("VolumeInfo") or "{}")
-        except (OSError, ValueError, KeyError):  # its own report unreadable: the NameNode's
+            volumes += [Volume(address, disk.removesuffix("/current"), int(v["freeSpace"]),
+                               int(v.get("reservedSpace", 0)), need)
+                        for disk, v in sorted(report.items())]  # fmt: skip
+        except (OSError, ValueError, KeyError, http.client.HTTPException):
+            # its own report unreadable: the NameNode's figure for the whole node
             volumes.append(Volume(address, "(all volumes)", int(node.get("remaining", 0)), 0,
                                   need))  # fmt: skip
-            continue
-        for disk, v in sorted(report.items()):
-            volumes.append(Volume(address, disk.removesuffix("/current"), int(v["freeSpace"]),
-                                  int(v.get("reservedSpace", 0)), need))  # fmt: skip
     return volumes
 
 
@@ -105,19 +107,36 @@ def local_volumes(paths: list[str | Path], node: str = "local") -> list[Volume]:
         while not where.exists() and where != where.parent:
             where = where.parent
         volumes.append(Volume(node, str(path), shutil.disk_usage(where).free, 0,
-                              LOCAL_MIN_FREE))  # fmt: skip
+                              LOCAL_MIN_FREE, hdfs=False))  # fmt: skip
     return volumes
+
+
+def spark_scratch(conf_dir: str | Path | None) -> list[str]:
+    """This node's Spark scratch and work directories (SPARK_LOCAL_DIRS, SPARK_WORKER_DIR in
+    the conf dir's spark-env.sh, as the spark role writes them); [] where unreadable."""
+    try:
+        text = (Path(conf_dir) / "spark-env.sh").read_text() if conf_dir else ""
+    except OSError:
+        return []
+    dirs = []
+    for line in text.splitlines():
+        key, _, value = line.strip().removeprefix("export ").partition("=")
+        if key in ("SPARK_LOCAL_DIRS", "SPARK_WORKER_DIR") and value:
+            dirs += value.strip("'\"").split(",")
+    return dirs
 
 
 def full_lines(namenode_ui: str | None, local: list[str | Path] = (), node: str = "local"
                ) -> list[str]:  # fmt: skip
     """One line per full volume; nothing when all have room or none can be read."""
-    volumes = local_volumes(list(local), node)
-    if namenode_ui:
-        try:
+    # A diagnosis only: whatever goes wrong reading the disks, the job's own outcome stands.
+    volumes = []
+    try:
+        volumes += local_volumes(list(local), node)
+        if namenode_ui:
             volumes += datanode_volumes(namenode_ui)
-        except (OSError, ValueError, urllib.error.URLError):
-            pass  # the NameNode's own failure is the job's error
+    except Exception:  # noqa: BLE001 - see above
+        pass
     return [v.line() for v in volumes if v.full]
 
 

@@ -148,24 +148,27 @@ def spark_submit(
         env["SPARK_CONF_DIR"] = conf_dir
     log_path.parent.mkdir(parents=True, exist_ok=True)
     watch = WaitWatch(master)
-    with (
-        log_path.open("w") as log,
-        subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True
-        ) as proc,
-    ):
-        try:
-            for line in proc.stdout:
-                log.write(line)
-                watch.line(line)
-                if echo(line):
-                    print(line.rstrip(), flush=True)
-        except OSError as exc:  # the log's disk is full: stop the job, say where
-            proc.terminate()
-            raise DrcError(log_path, f"cannot write the job's log ({exc.strerror}); "
-                                     "the job was stopped") from exc  # fmt: skip
-        finally:
-            watch.close()
+    try:
+        with (
+            log_path.open("w") as log,
+            subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True
+            ) as proc,
+        ):
+            try:
+                for line in proc.stdout:
+                    log.write(line)
+                    watch.line(line)
+                    if echo(line):
+                        print(line.rstrip(), flush=True)
+            except OSError:
+                proc.terminate()  # the log cannot be written (its disk is full): stop the job
+                raise
+            finally:
+                watch.close()
+    except OSError as exc:
+        raise DrcError(log_path, f"cannot write the job's log ({exc.strerror}); "
+                                 "the job was stopped") from exc  # fmt: skip
     if proc.returncode != 0:
         raise DrcError(
             log_path,
@@ -204,8 +207,8 @@ def submit_app(app: str, config: dict | None, out: layout.PathLike, cluster: Clu
         )  # fmt: skip
     except DrcError as exc:
         # Out of space somewhere: that is the line to read first (which node, which disk).
-        full = space.full_lines(namenode_ui, [layout.run_dir(out)],
-                                space.own_address(cluster.master))  # fmt: skip
+        local = [layout.run_dir(out), *space.spark_scratch(cluster.conf_dir)]
+        full = space.full_lines(namenode_ui, local, space.own_address(cluster.master))
         if full:
             raise DrcError("disk full", f"{'; '.join(full)}; {app} failed: {exc}") from exc
         raise

@@ -30,6 +30,7 @@ FIRST_HOST = 11  # node i gets .(11+i); .1 is the bridge (this machine)
 # login per node and playbook instead of one per task. destroy closes them first (a master
 # left open would keep the node's veth alive: platform notes).
 CONTROL_PERSIST_S = 60
+CONTROL_ROOT = Path("/tmp/dr-cluster-ansible/cp")  # ansible.cfg's control_path_dir
 
 
 def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -79,14 +80,19 @@ class LocalProvider(Provider):
         return str(self._dir(cluster) / "id_ed25519")
 
     def _control_dir(self, cluster: str) -> Path:
-        return self._dir(cluster) / "cp"
+        # short (a socket's path may not pass 108 bytes), one per cluster and state root
+        tag = hashlib.sha1(str(self._dir(cluster)).encode()).hexdigest()[:10]
+        return CONTROL_ROOT / tag
 
     def _close_ssh_master(self, cluster: str, node: Node) -> None:
         """Ask Ansible's persistent SSH connection to this node (if one is open) to exit."""
         socket_path = self._control_dir(cluster) / node.private_ip
         if socket_path.exists():
-            sh("ssh", "-o", f"ControlPath={socket_path}", "-O", "exit",
-               f"root@{node.private_ip}", check=False)  # fmt: skip
+            try:
+                sh("ssh", "-o", f"ControlPath={socket_path}", "-O", "exit",
+                   f"root@{node.private_ip}", check=False)  # fmt: skip
+            except subprocess.TimeoutExpired:
+                pass  # a master that does not answer dies with the node's connections
 
     def packages(self) -> list[str]:
         """The provider's own packages and every one the roles install on a node: the nodes
@@ -114,6 +120,9 @@ class LocalProvider(Provider):
         sh("ip", "link", "set", net["bridge"], "up")
 
     def finish_destroy(self, cluster: str) -> None:
+        for disk in (self._dir(cluster) / "nodes").glob("*/disk"):  # a node destroy left
+            if os.path.ismount(disk):
+                sh("umount", "--lazy", str(disk), check=False)
         net_file = self._dir(cluster) / "network.json"
         if net_file.is_file():
             bridge = json.loads(net_file.read_text())["bridge"]
@@ -239,8 +248,8 @@ class LocalProvider(Provider):
                 time.sleep(0.05)
             if not pids:
                 break
-        sh("ip", "netns", "del", node.name, check=False)
         self._unmount_disk(cluster, node.name)
+        sh("ip", "netns", "del", node.name, check=False)
         sh("ip", "link", "del", f"dv{self._tag(cluster)}{node_index(node.name)}", check=False)
         shutil.rmtree(self._dir(cluster) / "nodes" / node.name, ignore_errors=True)
 
@@ -272,7 +281,7 @@ class LocalProvider(Provider):
             # being written holds its whole size of the disk (32 at once on a put)
             "hadoop_datanode_reserved_mb": "128",
             "hadoop_block_size_mb": "16",
-            "hadoop_namenode_reserved_mb": "8",
+            "hadoop_namenode_reserved_mb": "4",
             # and a lost Spark worker dropped by the master within seconds
             "spark_worker_timeout_s": "10",
             # One SSH login per node and playbook (closed by destroy: CONTROL_PERSIST_S),

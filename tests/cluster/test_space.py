@@ -62,3 +62,12 @@ def test_local_disks_and_an_unreachable_namenode(tmp_path):
     (volume,) = space.local_volumes([tmp_path / "not" / "yet"])  # its nearest existing parent
     assert volume.node == "local" and volume.free > 0 and not volume.full
     assert space.full_lines("http://127.0.0.1:9", [tmp_path]) == []  # nothing to say, no crash
+
+
+def test_the_nodes_spark_scratch_is_read_from_its_spark_env(tmp_path):
+    (tmp_path / "spark-env.sh").write_text(
+        "export JAVA_HOME=/usr/lib/jvm/x\nSPARK_LOCAL_DIRS=/srv/d/spark/tmp\n"
+        "SPARK_WORKER_DIR=/srv/d/spark/work\nSPARK_LOG_DIR=/srv/d/spark/logs\n"
+    )
+    assert space.spark_scratch(tmp_path) == ["/srv/d/spark/tmp", "/srv/d/spark/work"]
+    assert space.spark_scratch(tmp_path / "missing") == [] == space.spark_scratch(None)

@@ -103,6 +103,16 @@ def test_a_lost_node_is_replaced_under_its_name_only_when_asked():
     assert [n.name for n in result.nodes] == ["dr-master", "dr-worker-01", "dr-worker-02"]
 
 
+def test_a_lost_master_or_most_of_the_cluster_is_never_replaced():
+    for silent in ({"dr-master"}, {"dr-worker-01", "dr-worker-02"}):
+        provider = MemoryProvider()
+        core.launch(provider, "dr", 3, NodeSpec())
+        provider.fail_wait = set(silent)
+        with pytest.raises(ProvisionError, match="not replacing the master or most"):
+            core.launch(provider, "dr", 3, NodeSpec(), replace_lost=True, lost_after_s=1)
+        assert provider.destroyed == [] and len(provider.nodes) == 3
+
+
 def test_partial_failure_releases_everything_this_run_made():
     provider = MemoryProvider(fail_create={"dr-worker-02"}, fail_wait={"dr-worker-03"})
     with pytest.raises(ProvisionError, match="launch failed"):
