@@ -47,6 +47,15 @@ def _release(provider: Provider, cluster: str, nodes: list[Node]) -> list[str]:
     return left
 
 
+def _release_or_raise(provider: Provider, cluster: str, existing: dict[str, Node],
+                      names: list[str]) -> list[str]:  # fmt: skip
+    """Release NAMES (taken out of EXISTING); NAMES, or ProvisionError naming those left."""
+    left = _release(provider, cluster, [existing.pop(n) for n in names])
+    if left:
+        raise ProvisionError(cluster, f"could not release {', '.join(left)} (see above)")
+    return names
+
+
 def _try(fn, *args) -> Exception | None:
     try:
         fn(*args)
@@ -100,10 +109,7 @@ def launch(
     removed = []
     if surplus:
         log(f"removing {len(surplus)} surplus workers: {', '.join(surplus)}")
-        left = _release(provider, cluster, [existing.pop(n) for n in surplus])
-        if left:
-            raise ProvisionError(cluster, f"could not remove {', '.join(left)} (see above)")
-        removed = surplus
+        removed = _release_or_raise(provider, cluster, existing, surplus)
 
     replaced = []
     if replace_lost and existing:
@@ -122,10 +128,7 @@ def launch(
                                  "check the key and network, or release them by hand")  # fmt: skip
         if lost:
             log(f"{', '.join(lost)} did not answer within {lost_after_s:.0f} s: replacing them")
-            left = _release(provider, cluster, [existing.pop(n) for n in lost])
-            if left:
-                raise ProvisionError(cluster, f"could not release lost {', '.join(left)}")
-            replaced = lost
+            replaced = _release_or_raise(provider, cluster, existing, lost)
 
     missing = [(name, role) for name, role in wanted if name not in existing]
     if missing:
