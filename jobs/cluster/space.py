@@ -65,13 +65,18 @@ def block_bytes(namenode_ui: str) -> int:
         return BLOCK_BYTES
 
 
-def datanode_volumes(namenode_ui: str) -> list[Volume]:
-    """Every live DataNode's volumes, as each DataNode reports them (free beyond reserve)."""
+def datanode_volumes(namenode_ui: str, short_only: bool = False) -> list[Volume]:
+    """Every live DataNode's volumes, as each DataNode reports them (free beyond reserve).
+    SHORT_ONLY: only the DataNodes whose free space, as the NameNode last heard it, is under
+    a block (one request in all when none is: what every finished job asks); a node with
+    room on any volume still takes blocks."""
     info = _jmx(namenode_ui.rstrip("/") + "/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo")
     need = block_bytes(namenode_ui)
     volumes = []
     for node in json.loads(info.get("LiveNodes") or "{}").values():
         address = node.get("xferaddr", "?").split(":")[0]
+        if short_only and int(node.get("remaining", 0)) >= need:
+            continue
         try:
             bean = _jmx(f"http://{node['infoAddr']}/jmx?qry=Hadoop:service=DataNode,"
                         "name=DataNodeInfo")  # fmt: skip
@@ -134,7 +139,7 @@ def full_lines(namenode_ui: str | None, local: list[str | Path] = (), node: str 
     try:
         volumes += local_volumes(list(local), node)
         if namenode_ui:
-            volumes += datanode_volumes(namenode_ui)
+            volumes += datanode_volumes(namenode_ui, short_only=True)
     except Exception:  # noqa: BLE001 - see above
         pass
     return [v.line() for v in volumes if v.full]

@@ -121,8 +121,7 @@ class LocalProvider(Provider):
 
     def finish_destroy(self, cluster: str) -> None:
         for disk in (self._dir(cluster) / "nodes").glob("*/disk"):  # a node destroy left
-            if os.path.ismount(disk):
-                sh("umount", "--lazy", str(disk), check=False)
+            self._unmount_disk(cluster, disk.parent.name, check=False)
         net_file = self._dir(cluster) / "network.json"
         if net_file.is_file():
             bridge = json.loads(net_file.read_text())["bridge"]
@@ -164,10 +163,10 @@ class LocalProvider(Provider):
             sh("mount", "-t", "tmpfs", "-o", f"size={size_gb}g,mode=0755", f"drc-{name}",
                str(disk))  # fmt: skip
 
-    def _unmount_disk(self, cluster: str, name: str) -> None:
+    def _unmount_disk(self, cluster: str, name: str, check: bool = True) -> None:
         disk = self.node_disk(cluster, name)
         if os.path.ismount(disk):
-            sh("umount", "--lazy", str(disk))
+            sh("umount", "--lazy", str(disk), check=check)
 
     def _start_sshd(self, cluster: str, node: Node, home: Path) -> None:
         host_key = home / "ssh_host_ed25519_key"

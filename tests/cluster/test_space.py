@@ -38,8 +38,10 @@ def hdfs():
     roomy_dn, roomy_addr = serve({"DataNodeInfo": {"VolumeInfo": json.dumps({
         "/srv/dr-cluster/hdfs/data/current": {"freeSpace": 700 * MIB, "usedSpace": 10 * MIB,
                                               "reservedSpace": 128 * MIB}})}})  # fmt: skip
-    live = {"a:9866": {"xferaddr": "10.213.1.12:9866", "infoAddr": full_addr},
-            "b:9866": {"xferaddr": "10.213.1.13:9866", "infoAddr": roomy_addr}}  # fmt: skip
+    live = {"a:9866": {"xferaddr": "10.213.1.12:9866", "infoAddr": full_addr,
+                       "remaining": 3 * MIB},
+            "b:9866": {"xferaddr": "10.213.1.13:9866", "infoAddr": roomy_addr,
+                       "remaining": 700 * MIB}}  # fmt: skip
     nn, nn_addr = serve({"NameNodeInfo": {"LiveNodes": json.dumps(live)}})
     yield f"http://{nn_addr}"
     for server in (full_dn, roomy_dn, nn):
@@ -56,6 +58,8 @@ def test_a_full_datanode_volume_is_named_with_its_node_and_disk(hdfs):
     assert line == ("10.213.1.12 /srv/dr-cluster/hdfs/data: FULL, 3 MiB free for writes (a block "
                     "needs 128 MiB, 128 MiB kept for the rest)")  # fmt: skip
     assert space.main(["--namenode-ui", hdfs]) == 1
+    # a finished job asks only the DataNode the NameNode knows to be short
+    assert [v.node for v in space.datanode_volumes(hdfs, short_only=True)] == ["10.213.1.12"]
 
 
 def test_local_disks_and_an_unreachable_namenode(tmp_path):

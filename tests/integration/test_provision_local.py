@@ -129,7 +129,7 @@ def test_spark_holds_the_cluster_secret_and_refuses_applications_without_it(loca
                          capture_output=True, timeout=120)  # fmt: skip
     assert git.returncode == 0 and secret.encode() not in git.stdout
 
-    master_ip = re.search(r"ansible_host=(\S+)", local_cluster.inventory.read_text()).group(1)
+    master_ip = local_cluster.address()
     before = len(master_status(local_cluster.master_ui())["completedapps"])
     intruder = (
         "from pyspark.sql import SparkSession\n"
@@ -172,7 +172,7 @@ def test_a_host_outside_the_cluster_reaches_none_of_its_ports(local_cluster):
     """The nodes' firewall: an intruder on the same bridge reaches none of the ports the
     master listens on (SSH, Spark's, HDFS's, the block managers'); this controller does."""
     master = f"{local_cluster.name}-master"
-    master_ip = re.search(r"ansible_host=(\S+)", local_cluster.inventory.read_text()).group(1)
+    master_ip = local_cluster.address()
     listening = subprocess.run(["ip", "netns", "exec", master, "ss", "-Hltn"], check=True,
                                capture_output=True, text=True).stdout  # fmt: skip
     ports = sorted({int(line.split()[3].rsplit(":", 1)[1]) for line in listening.splitlines()})
@@ -219,7 +219,7 @@ class Drill:
 
     def __init__(self, cluster: LocalCluster, photos: Path):
         self.cluster, self.photos = cluster, photos
-        self.master_ip = re.search(r"ansible_host=(\S+)", cluster.inventory.read_text()).group(1)
+        self.master_ip = cluster.address()
         self.hdfs = f"hdfs://{self.master_ip}:8020/user/hadoop"
         self.drc = str(cluster.bin / "drc")
 
@@ -355,8 +355,7 @@ def test_node_lost_mid_preprocess_then_replaced_and_rejoined(local_cluster, dril
     changes on that host alone; HDFS has 3 live DataNodes and Spark 3 ALIVE workers again."""
     namenode_ui = f"http://{drill.master_ip}:9870"
     lost = f"{local_cluster.name}-worker-02"
-    lost_ip = re.search(rf"^{lost}\s+ansible_host=(\S+)", local_cluster.inventory.read_text(),
-                        re.M).group(1)  # fmt: skip
+    lost_ip = local_cluster.address("worker-02")
     out = f"{drill.hdfs}/drill-lost"
 
     def dead() -> bool:
@@ -537,8 +536,7 @@ def test_corrupt_block_replicas_are_read_around_then_reported_and_replaced(
     start = time.monotonic()
     out = local_cluster.playbook("scrub_hdfs.yml", args=("-e", f"hadoop_scrub_path={path}"))
     repaired = time.monotonic() - start
-    worker_02 = re.search(rf"{local_cluster.name}-worker-02 ansible_host=(\S+)",
-                          local_cluster.inventory.read_text()).group(1)  # fmt: skip
+    worker_02 = local_cluster.address("worker-02")
     reported = set(re.findall(rf"(blk_\d+)\s+on\s+{re.escape(worker_02)}:", out))
     assert reported == {blk.name for blk in bad}, out[-3000:]  # each, and no other
     deadline = time.monotonic() + 30  # the DataNode deletes them once told, asynchronously
@@ -619,8 +617,7 @@ def test_disk_full_datanodes_a_job_completes_or_fails_whole_and_says_where(
         fill_one = lambda: fillers.append(fill(local_cluster, "worker-01"))  # noqa: E731
         output, _ = drill.run_during(command, 3, fill_one)
         assert "preprocessed 242 images" in output, output[-3000:]
-        worker_01 = re.search(rf"^{local_cluster.name}-worker-01\s+ansible_host=(\S+)",
-                              local_cluster.inventory.read_text(), re.M).group(1)  # fmt: skip
+        worker_01 = local_cluster.address("worker-01")
         warning = [ln for ln in output.splitlines() if "warning: disk full" in ln]
         assert warning and f"{worker_01} /srv/dr-cluster/hdfs/data: FULL" in warning[0], output
         assert_each_image_once(drill, out, tmp_path / "one")

@@ -38,9 +38,13 @@ class LocalCluster:
         return run_ansible("ansible", f"{self.name}-{host}", "-m", "ansible.builtin.shell",
                            "-a", command, extra=self.extra, inventory=self.inventory)  # fmt: skip
 
+    def address(self, node: str = "master") -> str:
+        """A node's address, as its inventory line gives it."""
+        line = rf"^{self.name}-{node}\s+ansible_host=(\S+)"
+        return re.search(line, self.inventory.read_text(), re.M).group(1)
+
     def master_ui(self) -> str:
-        host = re.search(r"ansible_host=(\S+)", self.inventory.read_text()).group(1)
-        return f"http://{host}:8080"
+        return f"http://{self.address()}:8080"
 
     def leftovers(self) -> dict[str, list]:
         netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
