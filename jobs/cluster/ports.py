@@ -2,10 +2,14 @@
 itself. Otherwise one line per port names the program holding it, instead of a daemon
 that dies in its log and a health gate that times out. The roles run it on each node:
 
-    python -m jobs.cluster.ports [--own-pid-file FILE] PORT...
+    python -m jobs.cluster.ports [--own-pid-file FILE] PORT... [--then COMMAND...]
+
+With --then, COMMAND (the daemon's start) replaces this process once every port is free:
+one round trip to the node for the check and the start.
 """
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -60,12 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m jobs.cluster.ports", description=__doc__)
     p.add_argument("ports", nargs="+", type=int)
     p.add_argument("--own-pid-file", type=Path, help="the daemon's pid file")
+    p.add_argument("--then", nargs=argparse.REMAINDER, help="run this when every port is free")
     args = p.parse_args(argv)
     ss = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True).stdout
     taken = foreign(parse_ss(ss), set(args.ports), own_pid(args.own_pid_file))
     for listener in taken:
         print(listener.describe())
-    return 1 if taken else 0
+    if taken or not args.then:
+        return 1 if taken else 0
+    sys.stdout.flush()
+    os.execvp(args.then[0], args.then)
 
 
 if __name__ == "__main__":

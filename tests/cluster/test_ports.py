@@ -34,3 +34,23 @@ def test_a_port_this_test_holds_is_named_with_this_pid(tmp_path, capsys):
         pid_file.write_text(f"{os.getpid()}\n")  # as if this process were the daemon
         assert ports.main(["--own-pid-file", str(pid_file), str(port)]) == 0
     assert ports.main([str(port)]) == 0  # released
+
+
+def test_then_runs_the_start_only_when_every_port_is_free(tmp_path):
+    """--then: the check and the daemon's start in one process (one round trip to a node)."""
+    import subprocess
+    import sys
+
+    started = tmp_path / "started"
+    start = ["--then", "touch", str(started)]
+    cli = [sys.executable, "-m", "jobs.cluster.ports"]
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = str(holder.getsockname()[1])
+        taken = subprocess.run([*cli, port, *start], capture_output=True, text=True)
+        assert taken.returncode == 1 and "is taken by pid" in taken.stdout
+        assert not started.exists()
+    free = subprocess.run([*cli, port, *start], capture_output=True, text=True)
+    assert free.returncode == 0, free.stderr
+    assert started.exists()
