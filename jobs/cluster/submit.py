@@ -199,6 +199,7 @@ def submit_app(app: str, config: dict | None, out: layout.PathLike, cluster: Clu
     else:
         target, main_class, args = jar[0], jar[1], [str(result_path), *jar[2]]
     namenode_ui = fs.namenode_ui(*_strings(config), *(jar[2] if jar else ()))
+    local = [layout.run_dir(out), *space.spark_scratch(cluster.conf_dir)]  # the driver's node
     try:
         spark_submit(
             target, args, cluster.master, layout.submit_log(out, app), cluster.conf_dir,
@@ -207,12 +208,12 @@ def submit_app(app: str, config: dict | None, out: layout.PathLike, cluster: Clu
         )  # fmt: skip
     except DrcError as exc:
         # Out of space somewhere: that is the line to read first (which node, which disk).
-        local = [layout.run_dir(out), *space.spark_scratch(cluster.conf_dir)]
         full = space.full_lines(namenode_ui, local, space.own_address(cluster.master))
         if full:
             raise DrcError("disk full", f"{'; '.join(full)}; {app} failed: {exc}") from exc
         raise
-    for line in space.full_lines(namenode_ui):  # done, but new blocks skipped a full disk
+    # done, but new blocks skipped a full disk, or the driver's own disk is nearly out
+    for line in space.full_lines(namenode_ui, local, space.own_address(cluster.master)):
         print(f"{app}: warning: disk full: {line}", flush=True)
     report = json.loads(result_path.read_text())
     report["submit_s"] = time.perf_counter() - start

@@ -606,9 +606,10 @@ def test_disk_full_datanodes_a_job_completes_or_fails_whole_and_says_where(
 ):
     """worker-01's disk filled up mid-preprocess (less than a block left for its DataNode):
     the job completes, every image once, and its last line names the node and the disk (new
-    blocks went to the others). Then every node's disk full (the master's holds the driver's
-    Spark scratch): the next job fails with one line naming each node and disk, and
-    publishes nothing; space freed, the same command completes."""
+    blocks went to the others). The master's disk alone full (its DataNode, the driver's
+    Spark scratch): the job completes whole and names both. Then every node's disk full:
+    the next job fails with one line naming each node and disk, and publishes nothing; space
+    freed, the same command completes."""
     namenode_ui = f"http://{drill.master_ip}:9870"
     fillers = []
     try:
@@ -622,8 +623,22 @@ def test_disk_full_datanodes_a_job_completes_or_fails_whole_and_says_where(
         assert warning and f"{worker_01} /srv/dr-cluster/hdfs/data: FULL" in warning[0], output
         assert_each_image_once(drill, out, tmp_path / "one")
 
-        fillers += [fill(local_cluster, n) for n in ("master", "worker-02")]
+        # the master's disk alone (its DataNode; the driver's Spark scratch and logs): less
+        # than a job needs locally is still enough for this one, which completes whole and
+        # names the master's two disks
+        fillers.pop().unlink()
+        fillers.append(fill(local_cluster, "master"))
         time.sleep(3)  # each DataNode's next heartbeat carries its free space (1 s apart)
+        out = f"{drill.hdfs}/drill-full-master"
+        output = drill.run(drill.command(*preprocess_args(drill, out)))
+        assert "preprocessed 242 images" in output, output[-3000:]
+        master = [ln for ln in output.splitlines() if "warning: disk full" in ln]
+        for disk in ("hdfs/data", "spark/tmp"):
+            assert any(f"{drill.master_ip} /srv/dr-cluster/{disk}: FULL" in ln for ln in master)
+        assert_each_image_once(drill, out, tmp_path / "master")
+
+        fillers += [fill(local_cluster, n) for n in ("worker-01", "worker-02")]
+        time.sleep(3)
         out = f"{drill.hdfs}/drill-full-all"
         job = drill.on_master(drill.command(*preprocess_args(drill, out)))
         output, _ = job.communicate(timeout=600)
