@@ -14,7 +14,8 @@ DOCUMENTATION = r"""
 module: drc_files
 short_description: Create directories and write text files, only where they differ
 description:
-  - Directories first (created with their missing parents), then files, each written
+  - Directories first (each missing parent created with the same owner and mode, as
+    ansible.builtin.file does), then files, each written
     atomically (a temporary file in the same directory, then renamed) and only when its
     content differs; owner, group and mode are set where they differ.
   - Reports changed when any path was created, written or had its attributes set, and
@@ -98,26 +99,43 @@ def _differs(path: str, content: bytes) -> bool:
 
 
 def _write(module: AnsibleModule, item: dict, content: bytes, owner, group) -> None:
-    """Atomically, with its owner and mode set before it is in place: a reader sees the old
-    file or the new one, never half of it, and a secret is never readable by others."""
+    """Atomically, with its owner and mode set before it holds anything: a reader sees the
+    old file or the new one, never half of it, and a secret is never readable by others."""
     path = item["path"]
     parent = os.path.dirname(path)
     if not os.path.isdir(parent):
         module.fail_json(msg=f"{path}: its directory {parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=".drc-files-")  # mode 0600
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=".drc-files-")  # mode 0600, empty
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(content)
-        if os.path.exists(path):  # what is not given stays as it was
-            was = os.stat(path)
-            os.chown(tmp, was.st_uid, was.st_gid)
-            os.chmod(tmp, was.st_mode & 0o7777)
-        wanted = _attributes({**item, "path": tmp}, owner, group)
-        module.set_fs_attributes_if_different(wanted, True)
+            if os.path.exists(path):  # an owner not given stays as it was
+                was = os.stat(path)
+                os.chown(tmp, was.st_uid, was.st_gid)
+            wanted = _attributes({**item, "path": tmp}, owner, group)
+            module.set_fs_attributes_if_different(wanted, True)
+            f.write(content)  # the open descriptor writes whatever the new mode says
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _make_directory(module: AnsibleModule, item: dict, owner, group) -> None:
+    """PATH and each missing parent, each with the item's owner and mode (as the file
+    module does); another host making the same directory at the same moment (hosts that
+    share a filesystem) is no error."""
+    missing, path = [], item["path"]
+    while not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            if not os.path.isdir(path):
+                module.fail_json(msg=f"{path}: exists and is not a directory")
+        wanted = _attributes({**item, "path": path}, owner, group)
+        module.set_fs_attributes_if_different(wanted, True)
 
 
 def main() -> None:
@@ -149,7 +167,7 @@ def main() -> None:
                 module.fail_json(msg=f"{path}: exists and is not a directory")
             created = True
             if not module.check_mode:
-                os.makedirs(path)
+                _make_directory(module, item, owner, group)
         if created and module.check_mode:
             changed_paths.append(path)
             continue

@@ -45,6 +45,17 @@ def test_creates_then_changes_nothing_then_rewrites_only_what_differs(tmp_path):
     assert sorted(p.name for p in conf.iterdir()) == ["a.conf", "b.sh"]  # no temporary left
 
 
+def test_missing_parents_get_the_directorys_mode_as_the_file_module_gives_them(tmp_path):
+    leaf = tmp_path / "srv" / "spark" / "conf"
+    out = run(tmp_path, directories=[{"path": str(leaf), "mode": "0700"}])
+    assert out["changed_paths"] == [str(leaf)]
+    assert [p.stat().st_mode & 0o777 for p in (leaf.parent.parent, leaf.parent, leaf)] == [
+        0o700, 0o700, 0o700]  # fmt: skip
+    (tmp_path / "plain").write_text("a file\n")
+    out = run(tmp_path, directories=[{"path": str(tmp_path / "plain" / "sub"), "mode": "0700"}])
+    assert out["failed"] and out["msg"] == f"{tmp_path / 'plain'}: exists and is not a directory"
+
+
 def test_check_mode_reports_and_writes_nothing(tmp_path):
     conf = tmp_path / "conf"
     wanted = {"path": str(conf / "f"), "content": "payload=1", "mode": "0644"}

@@ -11,6 +11,7 @@ one round trip to the node for the check and the start.
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--own-pid-file", type=Path, help="the daemon's pid file")
     p.add_argument("--then", nargs=argparse.REMAINDER, help="run this when every port is free")
     args = p.parse_args(argv)
+    if args.then == []:
+        p.error("--then needs the command to run")
     ss = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True).stdout
     taken = foreign(parse_ss(ss), set(args.ports), own_pid(args.own_pid_file))
     for listener in taken:
@@ -73,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     if taken or not args.then:
         return 1 if taken else 0
     sys.stdout.flush()
+    # Python ignores these at start-up and an exec keeps that: the daemon's scripts get the
+    # defaults, as a shell would give them
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
     os.execvp(args.then[0], args.then)
 
 
