@@ -199,7 +199,9 @@ def submit_app(app: str, config: dict | None, out: layout.PathLike, cluster: Clu
     else:
         target, main_class, args = jar[0], jar[1], [str(result_path), *jar[2]]
     namenode_ui = fs.namenode_ui(*_strings(config), *(jar[2] if jar else ()))
-    local = [layout.run_dir(out), *space.spark_scratch(cluster.conf_dir)]  # the driver's node
+    # the driver's node: its disks, and its name in a disk-full line
+    local = [layout.run_dir(out), *space.spark_scratch(cluster.conf_dir)]
+    node = space.own_address(cluster.master)
     try:
         spark_submit(
             target, args, cluster.master, layout.submit_log(out, app), cluster.conf_dir,
@@ -208,12 +210,12 @@ def submit_app(app: str, config: dict | None, out: layout.PathLike, cluster: Clu
         )  # fmt: skip
     except DrcError as exc:
         # Out of space somewhere: that is the line to read first (which node, which disk).
-        full = space.full_lines(namenode_ui, local, space.own_address(cluster.master))
+        full = space.full_lines(namenode_ui, local, node)
         if full:
             raise DrcError("disk full", f"{'; '.join(full)}; {app} failed: {exc}") from exc
         raise
     # done, but new blocks skipped a full disk, or the driver's own disk is nearly out
-    for line in space.full_lines(namenode_ui, local, space.own_address(cluster.master)):
+    for line in space.full_lines(namenode_ui, local, node):
         print(f"{app}: warning: disk full: {line}", flush=True)
     report = json.loads(result_path.read_text())
     report["submit_s"] = time.perf_counter() - start
