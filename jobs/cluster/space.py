@@ -68,7 +68,7 @@ def block_bytes(namenode_ui: str) -> int:
 def datanode_volumes(namenode_ui: str, short_only: bool = False) -> list[Volume]:
     """Every live DataNode's volumes, as each DataNode reports them (free beyond reserve).
     SHORT_ONLY: only the DataNodes whose free space, as the NameNode last heard it, is under
-    a block (one request in all when none is: what every finished job asks); a node with
+    a block (two requests to the NameNode when none is: what every finished job asks); a node with
     room on any volume still takes blocks."""
     info = _jmx(namenode_ui.rstrip("/") + "/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo")
     need = block_bytes(namenode_ui)
