@@ -4,7 +4,7 @@ the preprocess output's may be hdfs:// URLs (`jobs.dataset.fs`).
 
 ```
 OUT/size=N/part-*.parquet   OUT/size=N/_SUCCESS      one size, whole
-OUT/quarantine/quarantine.csv                         image,reason,detail
+OUT/quarantine/part-*.csv                             image,reason,detail (a task's, if any)
 OUT/_SUCCESS                                          the preprocess summary (JSON)
 OUT/csv/size=N/                                       the 2015 text format (--csv)
 $DRC_CACHE_DIR/lr-blocks/KEY/                          LR uint8 blocks, each node's own (lr.blocks)
@@ -48,8 +48,10 @@ def quarantine_dir(root: PathLike) -> PathLike:
     return join(root, "quarantine")
 
 
-def quarantine_csv(root: PathLike) -> PathLike:
-    return join(root, "quarantine", "quarantine.csv")
+def quarantine_part(root: PathLike, part: int) -> PathLike:
+    """One task's part of the quarantine table (the task writes it beside its sizes' files:
+    on HDFS a file the driver wrote alone would cost its own close)."""
+    return join(root, "quarantine", f"part-{part:05d}.csv")
 
 
 def summary(root: PathLike) -> PathLike:

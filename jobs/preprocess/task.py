@@ -5,6 +5,8 @@ photographs are files (paths) or, on the one-hop path, objects fetched from a st
 (`jobs.preprocess.sources`): `read` turns one into its bytes."""
 
 import contextlib
+import csv
+import io
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +16,7 @@ import pyarrow.parquet as pq
 
 from jobs.dataset import fs
 from jobs.dataset.labels import parse_image_name
-from jobs.dataset.layout import size_dir
+from jobs.dataset.layout import QUARANTINE_FIELDS, quarantine_part, size_dir
 from jobs.dataset.parquet import PARQUET_OPTIONS, PIXELS_SCHEMA, label_columns, pixels_table
 from jobs.preprocess.images import ImageRejected, preprocess_bytes
 from jobs.preprocess.sources import Item, Source, stem
@@ -81,50 +83,76 @@ def process_paths(
             yield ident, resized
 
 
-class SizeWriters:
-    """One Parquet file per size for one task (local or on HDFS), renamed into place when
-    complete: a retried task overwrites its own file, never adds a second one."""
+class TaskFiles:
+    """A task's files: one Parquet file per size and, when it quarantined any image, its
+    part of the quarantine table; each written under a temporary name and renamed into
+    place when complete, so a retried task overwrites its own files, never adds a second
+    one. On HDFS every file's close waits for the NameNode (~0.5 s with one DataNode: see
+    `close`), so the task's files are closed together, once, and the driver writes none."""
 
     def __init__(self, root: fs.PathLike, sizes: tuple[int, ...], part: int):
         self.final = {s: fs.join(size_dir(root, s), f"part-{part:05d}.parquet") for s in sizes}
+        self.table = quarantine_part(root, part)
         self.writers: dict[int, pq.ParquetWriter] = {}
         self.handles: list = []
+        self.written: list[fs.PathLike] = []  # finals whose .partial exists
 
-    def _open(self, final: fs.PathLike) -> pq.ParquetWriter:
+    def _sink(self, final: fs.PathLike):
+        """Where `final`'s content goes first: a local path (pyarrow writes it natively) or
+        an open HDFS file, closed in `close`."""
         fs.makedirs(fs.parent(final))
+        self.written.append(final)
         if not fs.is_remote(final):
-            return pq.ParquetWriter(f"{final}.partial", PIXELS_SCHEMA, **PARQUET_OPTIONS)
+            return f"{final}.partial"
         handle = fs.open_write(f"{final}.partial")
         self.handles.append(handle)
-        return pq.ParquetWriter(handle, PIXELS_SCHEMA, **PARQUET_OPTIONS)
+        return handle
 
     def write(self, rows: list[tuple[dict, dict[int, np.ndarray]]]) -> None:
         labels = label_columns([ident for ident, _ in rows])
         for size, final in self.final.items():
             if size not in self.writers:
-                self.writers[size] = self._open(final)
+                sink = self._sink(final)
+                self.writers[size] = pq.ParquetWriter(sink, PIXELS_SCHEMA, **PARQUET_OPTIONS)
             table = pixels_table(labels, [pixels[size] for _, pixels in rows])
             self.writers[size].write_table(table)
 
     def abort(self) -> None:
         """A failed attempt removes its half-written files: nothing partial is left for the
-        size to publish, and the retried attempt writes its own whole."""
+        driver to publish, and the retried attempt writes its own whole."""
         for closing in [*self.writers.values(), *self.handles]:
             with contextlib.suppress(Exception):  # already failing: the first error counts
                 closing.close()
-        for size in self.writers:
+        for final in self.written:
             with contextlib.suppress(OSError):
-                fs.remove(f"{self.final[size]}.partial")
+                fs.remove(f"{final}.partial")
 
-    def close(self) -> None:
+    def close(self, quarantined: list[dict]) -> None:
         for writer in self.writers.values():
-            writer.close()
-        # An HDFS file's close waits ~0.5 s for the NameNode to complete it (measured with
-        # hdfs-native): the sizes' files are closed together, not one after another.
+            writer.close()  # the footer; a ParquetWriter given a file does not close it
+        if quarantined:
+            sink, data = self._sink(self.table), quarantine_csv_bytes(quarantined)
+            if isinstance(sink, str):
+                fs.local(sink).write_bytes(data)
+            else:
+                sink.write(data)
+        # hdfs-native's close asks the NameNode to complete the file as soon as the pipeline
+        # acknowledged its last packet; with one DataNode that usually beats the DataNode's
+        # block report, and the client then sleeps 500 ms before asking again (measured;
+        # with 2+ DataNodes the hadoop role's num-committed-allowed removes the wait).
+        # Closed together, the task's files wait once.
         with ThreadPoolExecutor(max(1, len(self.handles))) as pool:
             list(pool.map(lambda handle: handle.close(), self.handles))
-        for size in self.writers:
-            fs.replace(f"{self.final[size]}.partial", self.final[size])
+        for final in self.written:
+            fs.replace(f"{final}.partial", final)
+
+
+def quarantine_csv_bytes(rows: list[dict]) -> bytes:
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=QUARANTINE_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return text.getvalue().encode()
 
 
 def preprocess_partition(
@@ -137,25 +165,28 @@ def preprocess_partition(
     normalise: str = "none",
     read: Callable[[Item], bytes] = fs.read_bytes,
 ) -> Iterator[dict]:
-    """Body of one Spark task: writes its Parquet files, yields only quarantine rows."""
-    writers = SizeWriters(root, sizes, part)  # fs.join keeps a URL a URL, a path a Path
+    """Body of one Spark task: writes its Parquet files and its quarantine part, yields the
+    quarantine rows (the driver's counts)."""
+    files = TaskFiles(root, sizes, part)  # fs.join keeps a URL a URL, a path a Path
     good: list[tuple[dict, dict[int, np.ndarray]]] = []
+    quarantined: list[dict] = []
     try:
         for ident, pixels in process_paths(paths, sizes, levels, normalise, read):
             if pixels is None:
-                yield {k: ident[k] for k in ("image", "reason", "detail")}
+                quarantined.append({k: ident[k] for k in QUARANTINE_FIELDS})
+                yield quarantined[-1]
             else:
                 good.append((ident, pixels))
             if len(good) == FLUSH_IMAGES:
-                writers.write(good)
+                files.write(good)
                 good = []
             if done is not None:
                 done.add(1)
         if good:
-            writers.write(good)
-        writers.close()
+            files.write(good)
+        files.close(quarantined)
     except BaseException:  # a failed or abandoned attempt: Spark runs the task again
-        writers.abort()
+        files.abort()
         raise
 
 

@@ -299,7 +299,7 @@ def drill(local_cluster, tmp_path_factory) -> Drill:
 
 
 def assert_each_image_once(drill: Drill, out: str, copy: Path, sizes=(16, 32)) -> None:
-    from jobs.dataset.layout import quarantine_csv
+    from jobs.dataset.layout import quarantine_dir
     from jobs.preprocess.job import read_quarantine
 
     drill.get(out, copy)
@@ -307,7 +307,8 @@ def assert_each_image_once(drill: Drill, out: str, copy: Path, sizes=(16, 32)) -
     for size in sizes:
         images = pq.read_table(copy / f"size={size}", columns=["image"]).column(0)
         assert sorted(images.to_pylist()) == names  # each exactly once
-    assert quarantine_csv(copy).is_file()
+    parts = [p.name for p in quarantine_dir(copy).iterdir()]  # the tasks' parts, no .partial
+    assert parts and all(re.fullmatch(r"part-\d{5}\.csv", p) for p in parts), parts
     assert sorted(row["image"] for row in read_quarantine(copy)) == sorted(BROKEN)
 
 

@@ -5,6 +5,7 @@ import pyarrow.parquet as pq
 
 from jobs.dataset.parquet import PIXELS_SCHEMA
 from jobs.preprocess.images import preprocess_bytes
+from jobs.preprocess.job import read_quarantine
 from jobs.preprocess.task import preprocess_partition, process_paths
 
 
@@ -27,6 +28,12 @@ def test_task_writes_one_file_per_size_and_yields_quarantine(tmp_path, sample_di
     paths = sorted(str(p) for p in sample_dir.glob("*.jpeg")) + [str(tmp_path / "7_left.jpeg")]
     bad = list(preprocess_partition(3, paths, str(tmp_path / "out"), (16, 64), {"13_left": 0}))
     assert [b["image"] for b in bad] == ["7_left"]
+    # the task's part of the quarantine table, written beside its sizes' files
+    table = list((tmp_path / "out" / "quarantine").iterdir())
+    assert [f.name for f in table] == ["part-00003.csv"]
+    assert table[0].read_text().splitlines() == [
+        "image,reason,detail", f"7_left,unreadable,{bad[0]['detail']}"]  # fmt: skip
+    assert read_quarantine(tmp_path / "out") == [{**bad[0]}]
     for size in (16, 64):
         files = list((tmp_path / "out" / f"size={size}").iterdir())
         assert [f.name for f in files] == ["part-00003.parquet"]  # no .partial left
@@ -44,27 +51,28 @@ def test_task_writes_one_file_per_size_and_yields_quarantine(tmp_path, sample_di
 
 def test_an_output_without_its_quarantine_table_is_redone(tmp_path):
     from jobs.dataset.layout import COMPLETE
-    from jobs.preprocess.job import sizes_to_do, write_quarantine
+    from jobs.preprocess.job import sizes_to_do
 
     for size in (16, 32):
         (tmp_path / f"size={size}").mkdir()
         (tmp_path / f"size={size}" / COMPLETE).touch()
     assert sizes_to_do(tmp_path, (16, 32, 64)) == (16, 32, 64)  # e.g. an older layout
-    write_quarantine([], tmp_path)
+    (tmp_path / "quarantine").mkdir()  # moved into place last, even when empty
     assert sizes_to_do(tmp_path, (16, 32, 64)) == (64,)
+    assert read_quarantine(tmp_path) == []
 
 
 def test_an_output_of_other_photographs_or_normalisation_is_redone_whole(tmp_path):
     import json
 
     from jobs.dataset.layout import COMPLETE, summary
-    from jobs.preprocess.job import drop_if_stale, sizes_to_do, source_digest, write_quarantine
+    from jobs.preprocess.job import drop_if_stale, sizes_to_do, source_digest
 
     def finished(digest, normalise):
         for size in (16, 32):
             (tmp_path / f"size={size}").mkdir(exist_ok=True)
             (tmp_path / f"size={size}" / COMPLETE).touch()
-        write_quarantine([], tmp_path)
+        (tmp_path / "quarantine").mkdir(exist_ok=True)
         summary(tmp_path).write_text(json.dumps({"source_digest": digest,
                                                  "normalise": normalise}))  # fmt: skip
 
@@ -109,3 +117,30 @@ def test_pixels_are_stored_plain_and_the_labels_compressed(tmp_path, sample_dir)
     meta = pq.ParquetFile(tmp_path / "size=32" / "part-00000.parquet").metadata.row_group(0)
     codecs = {meta.column(i).path_in_schema: meta.column(i).compression for i in range(6)}
     assert codecs["pixels"] == "UNCOMPRESSED" and codecs["image"] == "SNAPPY"
+
+
+def test_a_failed_attempt_leaves_no_file_and_a_retry_writes_its_own(tmp_path, sample_dir):
+    paths = sorted(str(p) for p in sample_dir.glob("*.jpeg"))
+    broken = [*paths[:2], str(tmp_path / "7_left.jpeg"), *paths[2:]]
+    task = preprocess_partition(5, broken, str(tmp_path), (16,), {})
+    next(task)  # the quarantine row: its part is not written before the task's end
+    task.close()  # Spark abandons the attempt
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+    bad = list(preprocess_partition(5, broken, str(tmp_path), (16,), {}))
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.*")) == [
+        "quarantine/part-00005.csv", "size=16/part-00005.parquet"]  # fmt: skip
+    assert [row["image"] for row in read_quarantine(tmp_path)] == [b["image"] for b in bad]
+
+
+def test_tasks_on_hdfs_are_fewer_and_larger():
+    from types import SimpleNamespace
+
+    from jobs.preprocess.job import default_partitions
+
+    spark = SimpleNamespace(sparkContext=SimpleNamespace(defaultParallelism=2))
+    assert default_partitions(spark, 1000, "/data/out") == 4  # two waves of ~256
+    assert default_partitions(spark, 1000, "hdfs://nn:8020/out") == 2  # one wave
+    assert default_partitions(spark, 35126, "hdfs://nn:8020/out") == 18  # ~1,950 a task
+    assert default_partitions(spark, 35126, "/data/out") == 138
+    assert default_partitions(spark, 3, "hdfs://nn:8020/out") == 2
+    assert default_partitions(spark, 1, "/data/out") == 1
