@@ -30,7 +30,7 @@ from jobs.preprocess import sources
 from jobs.preprocess.config import PreprocessConfig
 from jobs.preprocess.task import preprocess_labelled
 
-IMAGES_PER_TASK = 256  # ~2.5 s a task here: between two tasks a core idles ~50 ms (measured)
+IMAGES_PER_TASK = 256  # ~4 s a task here: between two tasks a core idles ~50 ms (measured)
 # On HDFS a task's files cost one close, ~0.5 s with one DataNode (`TaskFiles.close`):
 # ~20 s tasks keep that near 2 %, and a job of fewer images than the cores' share runs in
 # one wave (1,000 images on 2 cores: 2 tasks, 10.6 s, against 4 tasks, 11.3 s; on local

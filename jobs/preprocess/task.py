@@ -88,7 +88,8 @@ class TaskFiles:
     part of the quarantine table; each written under a temporary name and renamed into
     place when complete, so a retried task overwrites its own files, never adds a second
     one. On HDFS every file's close waits for the NameNode (~0.5 s with one DataNode: see
-    `close`), so the task's files are closed together, once, and the driver writes none."""
+    `close`), so the task's files are closed together, once, and the driver writes none
+    with content (its size markers are empty: no block, no wait)."""
 
     def __init__(self, root: fs.PathLike, sizes: tuple[int, ...], part: int):
         self.final = {s: fs.join(size_dir(root, s), f"part-{part:05d}.parquet") for s in sizes}
