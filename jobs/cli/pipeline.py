@@ -51,7 +51,7 @@ def cmd_preprocess(args: argparse.Namespace) -> int:
         + f"; application {report['app_id']}"
     )
     if report["quarantined"]:
-        print(f"quarantine table: {layout.quarantine_dir(out)}/part-*.csv")
+        print(f"quarantine table: {layout.quarantine_dir(out)}")
     return 1 if report["quarantined"] == report["images"] else 0
 
 

@@ -28,11 +28,11 @@ from jobs.dataset import fs, layout
 from jobs.dataset.fs import PathLike
 from jobs.preprocess import sources
 from jobs.preprocess.config import PreprocessConfig
-from jobs.preprocess.task import preprocess_labelled
+from jobs.preprocess.task import preprocess_labelled, quarantine_csv_bytes
 
 IMAGES_PER_TASK = 256  # ~4 s a task here: between two tasks a core idles ~50 ms (measured)
 # On HDFS a task's files cost one close, ~0.5 s with one DataNode (`TaskFiles.close`):
-# ~20 s tasks keep that near 2 %, and a job of fewer images than the cores' share runs in
+# ~30 s tasks keep that near 2 %, and a job of fewer images than the cores' share runs in
 # one wave (1,000 images on 2 cores: 2 tasks, 10.6 s, against 4 tasks, 11.3 s; on local
 # disk both 9.2 s).
 IMAGES_PER_HDFS_TASK = 2048
@@ -113,10 +113,28 @@ def drop_if_stale(output: PathLike, digest: str, normalise: str, say) -> None:
 def read_quarantine(output: PathLike) -> list[dict]:
     """The quarantine table: every task's part (an older output's one quarantine.csv too),
     sorted by image."""
+    return read_quarantine_dir(layout.quarantine_dir(output))
+
+
+def read_quarantine_dir(table: PathLike) -> list[dict]:
     rows = []
-    for part in fs.glob(fs.join(layout.quarantine_dir(output), "*.csv")):
+    for part in fs.glob(fs.join(table, "*.csv")):
         rows += csv.DictReader(io.StringIO(fs.read_text(part)))
     return sorted(rows, key=lambda row: row["image"])
+
+
+def publish_quarantine(table: PathLike, bad: list[dict]) -> None:
+    """The tasks' parts, checked against the rows Spark counted (one successful attempt a
+    task): a part left by an attempt Spark did not count (a lost executor's, one that read
+    a photograph the counted attempt could not) is replaced by the counted rows."""
+    fs.makedirs(table)
+    for stray in fs.glob(fs.join(table, "*.partial")):  # a killed attempt's
+        fs.remove(stray)
+    parts = fs.glob(fs.join(table, "*.csv"))
+    if sorted(row["image"] for row in read_quarantine_dir(table)) != [b["image"] for b in bad]:
+        for part in parts:
+            fs.remove(part)
+        fs.write_bytes(layout.quarantine_part(fs.parent(table), 0), quarantine_csv_bytes(bad))
 
 
 def write_seed_csv(spark: SparkSession, output: PathLike, size: int) -> None:
@@ -171,11 +189,8 @@ def run(spark: SparkSession, cfg: PreprocessConfig, say: Callable[[str], None] =
                 fs.remove(stray)
             fs.write_text(layout.size_complete(tmp, size), "")  # empty: no block to wait on
             fs.replace(written, layout.size_dir(output, size))
-        table = layout.quarantine_dir(tmp)  # the tasks' parts: the driver writes no file
-        fs.makedirs(table)
-        for stray in fs.glob(fs.join(table, "*.partial")):
-            fs.remove(stray)
-        fs.replace(table, layout.quarantine_dir(output))  # last: the output is whole
+        publish_quarantine(layout.quarantine_dir(tmp), bad)
+        fs.replace(layout.quarantine_dir(tmp), layout.quarantine_dir(output))  # last: whole
         fs.rmtree(tmp)
     elapsed = time.perf_counter() - start
     if cfg.seed_csv:

@@ -88,8 +88,9 @@ class TaskFiles:
     part of the quarantine table; each written under a temporary name and renamed into
     place when complete, so a retried task overwrites its own files, never adds a second
     one. On HDFS every file's close waits for the NameNode (~0.5 s with one DataNode: see
-    `close`), so the task's files are closed together, once, and the driver writes none
-    with content (its size markers are empty: no block, no wait)."""
+    `close`), so the task's files are closed together, once; the driver writes no file
+    with content before the output is whole (its size markers are empty: no block, no
+    wait)."""
 
     def __init__(self, root: fs.PathLike, sizes: tuple[int, ...], part: int):
         self.final = {s: fs.join(size_dir(root, s), f"part-{part:05d}.parquet") for s in sizes}
@@ -137,6 +138,8 @@ class TaskFiles:
                 fs.local(sink).write_bytes(data)
             else:
                 sink.write(data)
+        else:  # an earlier attempt's part, if it quarantined what this one could read
+            fs.remove(self.table)
         # hdfs-native's close asks the NameNode to complete the file as soon as the pipeline
         # acknowledged its last packet; with one DataNode that usually beats the DataNode's
         # block report, and the client then sleeps 500 ms before asking again (measured;

@@ -119,17 +119,51 @@ def test_pixels_are_stored_plain_and_the_labels_compressed(tmp_path, sample_dir)
     assert codecs["pixels"] == "UNCOMPRESSED" and codecs["image"] == "SNAPPY"
 
 
-def test_a_failed_attempt_leaves_no_file_and_a_retry_writes_its_own(tmp_path, sample_dir):
+def test_a_failed_attempt_leaves_no_file_and_a_retry_writes_its_own(
+    tmp_path, sample_dir, monkeypatch
+):
+    import jobs.preprocess.task as task_module
+
+    monkeypatch.setattr(task_module, "FLUSH_IMAGES", 1)  # a file open after the first image
     paths = sorted(str(p) for p in sample_dir.glob("*.jpeg"))
-    broken = [*paths[:2], str(tmp_path / "7_left.jpeg"), *paths[2:]]
-    task = preprocess_partition(5, broken, str(tmp_path), (16,), {})
-    next(task)  # the quarantine row: its part is not written before the task's end
+    missing = tmp_path / "photos" / "7_left.jpeg"
+    broken = [*paths[:2], str(missing), *paths[2:]]
+    out = tmp_path / "out"
+    task = preprocess_partition(5, broken, str(out), (16,), {})
+    next(task)  # the quarantine row, after two images were written to size=16's .partial
+    assert [p.name for p in out.rglob("*.partial")] == ["part-00005.parquet.partial"]
     task.close()  # Spark abandons the attempt
-    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
-    bad = list(preprocess_partition(5, broken, str(tmp_path), (16,), {}))
-    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.*")) == [
+    assert not [p for p in out.rglob("*") if p.is_file()]
+    bad = list(preprocess_partition(5, broken, str(out), (16,), {}))
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.*")) == [
         "quarantine/part-00005.csv", "size=16/part-00005.parquet"]  # fmt: skip
-    assert [row["image"] for row in read_quarantine(tmp_path)] == [b["image"] for b in bad]
+    assert [row["image"] for row in read_quarantine(out)] == [b["image"] for b in bad]
+    # a retry that could read the photograph leaves no part of the earlier attempt behind
+    missing.parent.mkdir()
+    missing.write_bytes((sample_dir / "10_left.jpeg").read_bytes())
+    assert list(preprocess_partition(5, broken, str(out), (16,), {})) == []
+    assert read_quarantine(out) == [] and not list((out / "quarantine").iterdir())
+    assert pq.read_table(out / "size=16").num_rows == 5
+
+
+def test_the_published_table_is_the_rows_spark_counted(tmp_path):
+    from jobs.preprocess.job import publish_quarantine
+    from jobs.preprocess.task import quarantine_csv_bytes
+
+    table = tmp_path / "quarantine"
+    table.mkdir()
+    counted = [{"image": "1_left", "reason": "empty", "detail": "0 bytes"}]
+    (table / "part-00001.csv").write_bytes(quarantine_csv_bytes(counted))
+    publish_quarantine(table, counted)  # the parts agree: kept as the tasks wrote them
+    assert [p.name for p in table.iterdir()] == ["part-00001.csv"]
+    # a part left by an attempt Spark did not count (its executor lost after the rename)
+    (table / "part-00002.csv").write_bytes(
+        quarantine_csv_bytes([{**counted[0], "image": "2_left"}])
+    )
+    (table / "part-00003.csv.partial").write_bytes(b"image,reason")
+    publish_quarantine(table, counted)
+    assert read_quarantine(tmp_path) == counted
+    assert [p.name for p in table.iterdir()] == ["part-00000.csv"]
 
 
 def test_tasks_on_hdfs_are_fewer_and_larger():
