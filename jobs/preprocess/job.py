@@ -113,12 +113,12 @@ def drop_if_stale(output: PathLike, digest: str, normalise: str, say) -> None:
 def read_quarantine(output: PathLike) -> list[dict]:
     """The quarantine table: every task's part (an older output's one quarantine.csv too),
     sorted by image."""
-    return read_quarantine_dir(layout.quarantine_dir(output))
+    return _read_parts(fs.glob(fs.join(layout.quarantine_dir(output), "*.csv")))
 
 
-def read_quarantine_dir(table: PathLike) -> list[dict]:
+def _read_parts(parts: list[PathLike]) -> list[dict]:
     rows = []
-    for part in fs.glob(fs.join(table, "*.csv")):
+    for part in parts:
         rows += csv.DictReader(io.StringIO(fs.read_text(part)))
     return sorted(rows, key=lambda row: row["image"])
 
@@ -131,7 +131,7 @@ def publish_quarantine(table: PathLike, bad: list[dict]) -> None:
     for stray in fs.glob(fs.join(table, "*.partial")):  # a killed attempt's
         fs.remove(stray)
     parts = fs.glob(fs.join(table, "*.csv"))
-    if sorted(row["image"] for row in read_quarantine_dir(table)) != [b["image"] for b in bad]:
+    if [row["image"] for row in _read_parts(parts)] != [b["image"] for b in bad]:
         for part in parts:
             fs.remove(part)
         fs.write_bytes(layout.quarantine_part(fs.parent(table), 0), quarantine_csv_bytes(bad))
@@ -196,7 +196,8 @@ def run(spark: SparkSession, cfg: PreprocessConfig, say: Callable[[str], None] =
     if cfg.seed_csv:
         for size in sizes:
             write_seed_csv(spark, output, size)
-    bad = read_quarantine(output)
+    if not todo:  # else the rows Spark counted, which the published table holds
+        bad = read_quarantine(output)
     reasons = sorted({b["reason"] for b in bad})
     summary = {
         "images": len(images),
