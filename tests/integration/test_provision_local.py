@@ -484,6 +484,24 @@ def put(drill: Drill, local: Path, url: str) -> None:
                    timeout=300, env={**os.environ, "HADOOP_USER_NAME": "hadoop"})  # fmt: skip
 
 
+def xceivers(cluster: LocalCluster) -> dict[str, int]:
+    """Each live DataNode's transfers in progress (address: count) as the NameNode last heard
+    them (a heartbeat every 3 s): what its block placement weighs. Not in its JMX beans."""
+    report = cluster.shell("master", f"{HDFS_SH} dfsadmin -report -live").stdout
+    names = re.findall(r"^Name: ([\d.]+):\d+", report, re.M)
+    counts = [int(n) for n in re.findall(r"^Xceivers: (\d+)", report, re.M)]
+    assert len(names) == len(counts) == 3, report[-2000:]
+    return dict(zip(names, counts, strict=True))
+
+
+def too_busy(load: dict[str, int]) -> list[str]:
+    """The DataNodes the NameNode passes over for a new replica: more transfers than twice the
+    average (dfs.namenode.redundancy.considerLoad). Just after a job, the last heartbeat of a
+    node that held its writes can say so, and a put then places nothing there."""
+    limit = 2 * sum(load.values()) / len(load)
+    return [node for node, count in load.items() if count > limit]
+
+
 def corrupt_replicas(data_dir: Path, originals: Path, since: float) -> list[Path]:
     """Flip 16 bytes inside every block file under DATA_DIR (one DataNode's disk) written
     since SINCE that holds one of the files in ORIGINALS whole (not the drill's own copies
@@ -512,6 +530,12 @@ def test_corrupt_block_replicas_are_read_around_then_reported_and_replaced(
     reports each bad replica), and HDFS copies a good replica in and deletes the bad one."""
     photos = small_input(drill, tmp_path / "photos", 12)
     url, path = f"{drill.hdfs}/drill-corrupt", "/user/hadoop/drill-corrupt"
+    namenode_ui = local_cluster.master_ui().replace(":8080", ":9870")
+    loads = [xceivers(local_cluster)]  # the NameNode's view, until it passes no node over
+    while too_busy(loads[-1]):
+        assert len(loads) < 20, f"a DataNode stays too busy to take a replica: {loads}"
+        time.sleep(1)
+        loads.append(xceivers(local_cluster))
     since = time.time() - 1
     put(drill, photos, url)
 
@@ -521,8 +545,7 @@ def test_corrupt_block_replicas_are_read_around_then_reported_and_replaced(
 
     preprocess("drill-corrupt-a")
     bad = corrupt_replicas(local_cluster.disk("worker-02") / "hdfs/data", photos, since)
-    assert bad, "worker-02 held no replica of the drill's files"
-    namenode_ui = local_cluster.master_ui().replace(":8080", ":9870")
+    assert bad, f"worker-02 held no replica; the NameNode's view of the loads {loads}"
     assert namesystem(namenode_ui)["CorruptBlocks"] == 0  # nobody has told the NameNode
 
     got = local_cluster.shell("worker-02", f"HADOOP_USER_NAME=hadoop {drill.drc} stage get "
@@ -551,7 +574,8 @@ def test_corrupt_block_replicas_are_read_around_then_reported_and_replaced(
     assert "is HEALTHY" in fsck.stdout and "Average block replication:\t2.0" in fsck.stdout
     print(f"drill: {len(bad)} corrupt replicas on worker-02 read around, then reported and "
           f"replaced by scrub_hdfs.yml in {repaired:.1f} s, gone from its disk after "
-          f"{deleted:.1f} s")  # fmt: skip
+          f"{deleted:.1f} s; the NameNode's view of the loads before the put: "
+          f"{' -> '.join(map(str, loads))}")  # fmt: skip
 
 
 HOLD = """
