@@ -7,6 +7,7 @@ photographs are files (paths) or, on the one-hop path, objects fetched from a st
 import contextlib
 import csv
 import io
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -95,9 +96,15 @@ class TaskFiles:
     def __init__(self, root: fs.PathLike, sizes: tuple[int, ...], part: int):
         self.final = {s: fs.join(size_dir(root, s), f"part-{part:05d}.parquet") for s in sizes}
         self.table = quarantine_part(root, part)
+        # the attempt's own scratch names: a speculative or lingering attempt of the same
+        # task never writes into (or, on HDFS, holds the lease of) the file this one renames
+        self.attempt = uuid.uuid4().hex[:8]
         self.writers: dict[int, pq.ParquetWriter] = {}
         self.handles: list = []
-        self.written: list[fs.PathLike] = []  # finals whose .partial exists
+        self.written: list[fs.PathLike] = []  # finals whose scratch file exists
+
+    def scratch(self, final: fs.PathLike) -> str:
+        return f"{final}.{self.attempt}.partial"
 
     def _sink(self, final: fs.PathLike):
         """Where `final`'s content goes first: a local path (pyarrow writes it natively) or
@@ -105,8 +112,8 @@ class TaskFiles:
         fs.makedirs(fs.parent(final))
         self.written.append(final)
         if not fs.is_remote(final):
-            return f"{final}.partial"
-        handle = fs.open_write(f"{final}.partial")
+            return self.scratch(final)
+        handle = fs.open_write(self.scratch(final))
         self.handles.append(handle)
         return handle
 
@@ -127,7 +134,7 @@ class TaskFiles:
                 closing.close()
         for final in self.written:
             with contextlib.suppress(OSError):
-                fs.remove(f"{final}.partial")
+                fs.remove(self.scratch(final))
 
     def close(self, quarantined: list[dict]) -> None:
         for writer in self.writers.values():
@@ -148,7 +155,7 @@ class TaskFiles:
         with ThreadPoolExecutor(max(1, len(self.handles))) as pool:
             list(pool.map(lambda handle: handle.close(), self.handles))
         for final in self.written:
-            fs.replace(f"{final}.partial", final)
+            fs.replace(self.scratch(final), final)
 
 
 def quarantine_csv_bytes(rows: list[dict]) -> bytes:

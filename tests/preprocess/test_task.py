@@ -1,5 +1,7 @@
 """The body of one preprocessing task, without Spark: files written, quarantine returned."""
 
+import re
+
 import numpy as np
 import pyarrow.parquet as pq
 
@@ -131,7 +133,9 @@ def test_a_failed_attempt_leaves_no_file_and_a_retry_writes_its_own(
     out = tmp_path / "out"
     task = preprocess_partition(5, broken, str(out), (16,), {})
     next(task)  # the quarantine row, after two images were written to size=16's .partial
-    assert [p.name for p in out.rglob("*.partial")] == ["part-00005.parquet.partial"]
+    scratch = [p.name for p in out.rglob("*.partial")]
+    assert len(scratch) == 1
+    assert re.fullmatch(r"part-00005\.parquet\.[0-9a-f]{8}\.partial", scratch[0])  # its own
     task.close()  # Spark abandons the attempt
     assert not [p for p in out.rglob("*") if p.is_file()]
     bad = list(preprocess_partition(5, broken, str(out), (16,), {}))
@@ -144,6 +148,25 @@ def test_a_failed_attempt_leaves_no_file_and_a_retry_writes_its_own(
     assert list(preprocess_partition(5, broken, str(out), (16,), {})) == []
     assert read_quarantine(out) == [] and not list((out / "quarantine").iterdir())
     assert pq.read_table(out / "size=16").num_rows == 5
+
+
+def test_two_attempts_of_one_task_at_once_each_write_their_own_then_one_file(
+    tmp_path, sample_dir, monkeypatch
+):
+    """A speculative (or lingering) attempt runs beside the first: each writes its own
+    scratch file, so neither truncates the other's, and the task's file is one whole."""
+    import jobs.preprocess.task as task_module
+
+    monkeypatch.setattr(task_module, "FLUSH_IMAGES", 1)
+    paths = [*sorted(str(p) for p in sample_dir.glob("*.jpeg")), str(tmp_path / "7_left.jpeg")]
+    out = tmp_path / "out"
+    first = preprocess_partition(2, paths, str(out), (16,), {})
+    next(first)  # paused with its images written, its file open
+    second = list(preprocess_partition(2, paths, str(out), (16,), {}))
+    assert list(first) == [] and [b["image"] for b in second] == ["7_left"]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.*")) == [
+        "quarantine/part-00002.csv", "size=16/part-00002.parquet"]  # fmt: skip
+    assert pq.read_table(out / "size=16").num_rows == 4
 
 
 def test_the_published_table_is_the_rows_spark_counted(tmp_path):
