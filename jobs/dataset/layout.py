@@ -16,6 +16,7 @@ OUT/APP-result.json  OUT/APP-report.json  OUT/APP-spark-submit.log  OUT/report.j
 
 import os
 import re
+import uuid
 from pathlib import Path
 
 from jobs.dataset.fs import PathLike, is_remote, join
@@ -38,6 +39,27 @@ def run_record(root: PathLike, size: int) -> str:
 
 def size_dir(root: PathLike, size: int | str) -> PathLike:
     return join(root, f"size={size}")
+
+
+def size_part(root: PathLike, size: int, part: int) -> PathLike:
+    """One task's Parquet file of one size."""
+    return join(size_dir(root, size), f"part-{part:05d}.parquet")
+
+
+def attempt_scratch(final: PathLike) -> str:
+    """Where one task attempt writes FINAL before renaming it into place: a name of its own,
+    so that a speculative or lingering attempt of the same task never writes into (or, on
+    HDFS, holds the lease of) the file another attempt renames."""
+    return f"{final}.{uuid.uuid4().hex[:8]}.partial"
+
+
+def drop_attempt_scratch(directory: PathLike) -> None:
+    """Remove what failed or abandoned attempts left in DIRECTORY (their `attempt_scratch`
+    files): the driver's step before it publishes the directory."""
+    from jobs.dataset import fs
+
+    for stray in fs.glob(join(directory, "*.partial")):
+        fs.remove(stray)
 
 
 def size_complete(root: PathLike, size: int) -> PathLike:

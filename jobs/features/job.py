@@ -67,8 +67,7 @@ def run(spark: SparkSession, cfg: FeaturesConfig, say: Callable[[str], None] = p
                "images_per_s": images / seconds if seconds else None,
                "cores": sc.defaultParallelism, "settings": settings, "made_from": made_from,
                "features": 1280 * (2 if cfg.pooling == "avgmax" else 1)}  # fmt: skip
-    for stray in fs.glob(fs.join(layout.size_dir(tmp, size), "*.partial")):
-        fs.remove(stray)  # a failed or duplicate attempt's scratch file
+    layout.drop_attempt_scratch(layout.size_dir(tmp, size))
     fs.write_text(layout.size_complete(tmp, size), json.dumps(summary, indent=2) + "\n")
     fs.rmtree(target)
     fs.replace(layout.size_dir(tmp, size), target)

@@ -3,14 +3,13 @@ features of its images out, in the preprocess schema (so train-lr's blocks, kern
 `drc predict` read them as they read pixels). Runs in the executors' Python workers; the
 backbone is loaded once per worker process and kept for its later tasks."""
 
-import uuid
 from collections.abc import Iterator
 
 import numpy as np
 import pyarrow.parquet as pq
 
 from jobs.dataset import fs
-from jobs.dataset.layout import size_dir
+from jobs.dataset.layout import attempt_scratch, size_part
 from jobs.dataset.parquet import PARQUET_OPTIONS, PIXELS_SCHEMA, label_columns, pixels_table
 from jobs.errors import DrcError
 
@@ -84,11 +83,9 @@ def features_file(source: str, root: str, part: int, size: int, cfg: dict,
     torch.set_num_threads(cfg["threads"])
     net = backbone(cfg["model"], cfg["pooling"])
     bf16 = use_bf16(cfg["precision"], torch.device("cpu"), cfg["model"])
-    final = fs.join(size_dir(root, size), f"part-{part:05d}.parquet")
+    final = size_part(root, size, part)
     fs.makedirs(fs.parent(final))
-    # an attempt's own scratch name: a speculative or lingering attempt of the same task
-    # never writes into the file another attempt renames
-    partial = f"{final}.{uuid.uuid4().hex[:8]}.partial"
+    partial = attempt_scratch(final)
     handle = fs.open_write(partial) if fs.is_remote(partial) else None
     writer = pq.ParquetWriter(handle or partial, PIXELS_SCHEMA, **PARQUET_OPTIONS)
     count = 0

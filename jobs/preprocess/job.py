@@ -38,7 +38,7 @@ IMAGES_PER_TASK = 256  # ~4 s a task here: between two tasks a core idles ~50 ms
 IMAGES_PER_HDFS_TASK = 2048
 
 
-def default_partitions(spark: SparkSession, n_images: int, output: PathLike = "") -> int:
+def default_partitions(spark: SparkSession, n_images: int, output: PathLike) -> int:
     """Enough tasks to keep every core busy and to balance uneven images, not thousands:
     whole waves, so that no core is left with a tail; at least two on local disk (balance
     costs nothing there), one on HDFS (each task end costs a close)."""
@@ -128,8 +128,7 @@ def publish_quarantine(table: PathLike, bad: list[dict]) -> None:
     task): a part left by an attempt Spark did not count (a lost executor's, one that read
     a photograph the counted attempt could not) is replaced by the counted rows."""
     fs.makedirs(table)
-    for stray in fs.glob(fs.join(table, "*.partial")):  # a killed attempt's
-        fs.remove(stray)
+    layout.drop_attempt_scratch(table)
     parts = fs.glob(fs.join(table, "*.csv"))
     if [row["image"] for row in _read_parts(parts)] != [b["image"] for b in bad]:
         for part in parts:
@@ -149,7 +148,8 @@ def write_seed_csv(spark: SparkSession, output: PathLike, size: int) -> None:
 
 
 def run(spark: SparkSession, cfg: PreprocessConfig, say: Callable[[str], None] = print) -> dict:
-    """Preprocess every image of `cfg.input` into `cfg.output`; returns the summary it writes."""
+    """Preprocess every image of `cfg.input` into `cfg.output`; returns the summary it writes
+    and, under "quarantine", the quarantine table's rows (so no caller reads them back)."""
     cfg = cfg.resolved()  # executors run elsewhere: absolute paths only
     output, sizes = fs.join(cfg.output), cfg.sizes
     fs.makedirs(output)
@@ -185,8 +185,7 @@ def run(spark: SparkSession, cfg: PreprocessConfig, say: Callable[[str], None] =
         for size in todo:
             written = layout.size_dir(tmp, size)
             fs.makedirs(written)
-            for stray in fs.glob(fs.join(written, "*.partial")):  # a killed attempt's
-                fs.remove(stray)
+            layout.drop_attempt_scratch(written)
             fs.write_text(layout.size_complete(tmp, size), "")  # empty: no block to wait on
             fs.replace(written, layout.size_dir(output, size))
         publish_quarantine(layout.quarantine_dir(tmp), bad)
@@ -212,4 +211,4 @@ def run(spark: SparkSession, cfg: PreprocessConfig, say: Callable[[str], None] =
         "images_per_s": len(images) / elapsed if todo and elapsed > 0 else None,
     }
     fs.write_text(layout.summary(output), json.dumps(summary, indent=2) + "\n")
-    return summary
+    return {**summary, "quarantine": bad}

@@ -7,7 +7,6 @@ photographs are files (paths) or, on the one-hop path, objects fetched from a st
 import contextlib
 import csv
 import io
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ import pyarrow.parquet as pq
 
 from jobs.dataset import fs
 from jobs.dataset.labels import parse_image_name
-from jobs.dataset.layout import QUARANTINE_FIELDS, quarantine_part, size_dir
+from jobs.dataset.layout import QUARANTINE_FIELDS, attempt_scratch, quarantine_part, size_part
 from jobs.dataset.parquet import PARQUET_OPTIONS, PIXELS_SCHEMA, label_columns, pixels_table
 from jobs.preprocess.images import ImageRejected, preprocess_bytes
 from jobs.preprocess.sources import Item, Source, stem
@@ -94,26 +93,20 @@ class TaskFiles:
     wait)."""
 
     def __init__(self, root: fs.PathLike, sizes: tuple[int, ...], part: int):
-        self.final = {s: fs.join(size_dir(root, s), f"part-{part:05d}.parquet") for s in sizes}
+        self.final = {s: size_part(root, s, part) for s in sizes}
         self.table = quarantine_part(root, part)
-        # the attempt's own scratch names: a speculative or lingering attempt of the same
-        # task never writes into (or, on HDFS, holds the lease of) the file this one renames
-        self.attempt = uuid.uuid4().hex[:8]
         self.writers: dict[int, pq.ParquetWriter] = {}
         self.handles: list = []
-        self.written: list[fs.PathLike] = []  # finals whose scratch file exists
-
-    def scratch(self, final: fs.PathLike) -> str:
-        return f"{final}.{self.attempt}.partial"
+        self.scratch: dict[fs.PathLike, str] = {}  # final: this attempt's file for it
 
     def _sink(self, final: fs.PathLike):
         """Where `final`'s content goes first: a local path (pyarrow writes it natively) or
         an open HDFS file, closed in `close`."""
         fs.makedirs(fs.parent(final))
-        self.written.append(final)
+        scratch = self.scratch[final] = attempt_scratch(final)
         if not fs.is_remote(final):
-            return self.scratch(final)
-        handle = fs.open_write(self.scratch(final))
+            return scratch
+        handle = fs.open_write(scratch)
         self.handles.append(handle)
         return handle
 
@@ -132,9 +125,9 @@ class TaskFiles:
         for closing in [*self.writers.values(), *self.handles]:
             with contextlib.suppress(Exception):  # already failing: the first error counts
                 closing.close()
-        for final in self.written:
+        for scratch in self.scratch.values():
             with contextlib.suppress(OSError):
-                fs.remove(self.scratch(final))
+                fs.remove(scratch)
 
     def close(self, quarantined: list[dict]) -> None:
         for writer in self.writers.values():
@@ -154,8 +147,8 @@ class TaskFiles:
         # Closed together, the task's files wait once.
         with ThreadPoolExecutor(max(1, len(self.handles))) as pool:
             list(pool.map(lambda handle: handle.close(), self.handles))
-        for final in self.written:
-            fs.replace(self.scratch(final), final)
+        for final, scratch in self.scratch.items():
+            fs.replace(scratch, final)
 
 
 def quarantine_csv_bytes(rows: list[dict]) -> bytes:

@@ -62,8 +62,8 @@ def run_pipeline(spark: SparkSession, config: dict) -> dict:
     )  # fmt: skip
     lr_cfg = dataclasses.replace(lr_cfg, holdout=subjects >= MIN_SUBJECTS_FOR_SPLIT)
     lr = app.run(spark, lr_cfg)
-    return {"preprocess": prep, "preprocess_s": preprocess_s, "lr": lr,
-            "quarantine": job.read_quarantine(prep_cfg.output)}  # fmt: skip
+    quarantine = prep.pop("quarantine")  # the table's rows, once in the result
+    return {"preprocess": prep, "preprocess_s": preprocess_s, "lr": lr, "quarantine": quarantine}
 
 
 def run_features(spark: SparkSession, config: dict) -> dict:
